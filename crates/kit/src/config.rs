@@ -1,0 +1,39 @@
+//! Layered configuration: the struct's own defaults, then an optional TOML
+//! file, then `COUNTERSIGN_` environment variables, where `__` separates the
+//! levels (`COUNTERSIGN_MFA__REDIS_URL` sets `mfa.redis_url`).
+//!
+//! Only the binaries call [`load`]; tests build their configs directly.
+
+use std::path::Path;
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use serde::de::DeserializeOwned;
+
+/// The prefix of every environment variable Countersign reads.
+pub const ENV_PREFIX: &str = "COUNTERSIGN_";
+
+/// A configuration that could not be read, naming the offending key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+/// Reads `T` from the layers. `section` picks one table of the file and the
+/// environment (`"auth"` reads `[auth]` and `COUNTERSIGN_AUTH__*`); `None`
+/// reads the whole.
+pub fn load<T: DeserializeOwned>(
+    file: Option<&Path>,
+    section: Option<&str>,
+) -> Result<T, ConfigError> {
+    let mut figment = Figment::new();
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
+    if let Some(section) = section {
+        figment = figment.focus(section);
+    }
+    figment.extract().map_err(|e| ConfigError(Box::new(e)))
+}
