@@ -15,6 +15,10 @@ use serde::de::DeserializeOwned;
 /// The prefix of every environment variable Countersign reads.
 pub const ENV_PREFIX: &str = "COUNTERSIGN_";
 
+/// Variables with the prefix that are read elsewhere, not settings: the log
+/// filter and the path of the configuration file.
+pub const NOT_SETTINGS: [&str; 2] = ["log", "config"];
+
 /// A configuration that could not be read, naming the offending key.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -31,7 +35,10 @@ pub fn load<T: DeserializeOwned>(
     if let Some(file) = file {
         figment = figment.merge(Toml::file_exact(file));
     }
-    figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
+    let env = Env::prefixed(ENV_PREFIX)
+        .ignore(&[NOT_SETTINGS[0], NOT_SETTINGS[1]])
+        .split("__");
+    figment = figment.merge(env);
     if let Some(section) = section {
         figment = figment.focus(section);
     }

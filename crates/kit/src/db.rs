@@ -72,7 +72,11 @@ impl Default for DbConfig {
 
 impl std::fmt::Debug for DbConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let backend = if self.is_postgres() { "postgres" } else { "sqlite" };
+        let backend = if self.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
         f.debug_struct("DbConfig")
             .field("backend", &backend)
             .field("schema", &self.schema)
@@ -134,12 +138,14 @@ pub async fn connect(config: &DbConfig, migrations: &Migrations) -> Result<AnyPo
 }
 
 /// Whether an error means the database could not be reached, as opposed to
-/// a fault in the query or the data.
+/// a fault in the query or the data. A broken conversation (`Protocol`,
+/// such as a connection closed during the handshake) counts as unreachable.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     matches!(
         error,
         sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
@@ -156,7 +162,9 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 
 fn checked_schema(schema: &str) -> Result<String, DbError> {
     let mut bytes = schema.bytes();
-    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_');
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b == b'_');
     let rest_ok = bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if first_ok && rest_ok && schema.len() <= 63 {
         Ok(schema.to_string())

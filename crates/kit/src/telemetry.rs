@@ -19,7 +19,8 @@ pub enum LogFormat {
 
 /// Installs the global subscriber. A second call does nothing.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _already_set = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

@@ -103,7 +103,8 @@ impl Plans {
             return Err(ConfigError::NoTiers);
         }
         for (i, tier) in config.tiers.iter().enumerate() {
-            let word = !tier.is_empty() && tier.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            let word =
+                !tier.is_empty() && tier.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
             if !word {
                 return Err(ConfigError::BadTierName(tier.clone()));
             }
@@ -217,6 +218,9 @@ mod tests {
             Plans::new(&config(&["Gold"], "Gold")),
             Err(ConfigError::BadTierName(_))
         ));
-        assert_eq!(Plans::new(&config(&[], "a")).unwrap_err(), ConfigError::NoTiers);
+        assert_eq!(
+            Plans::new(&config(&[], "a")).unwrap_err(),
+            ConfigError::NoTiers
+        );
     }
 }

@@ -1,0 +1,204 @@
+//! Passwords: Unicode-normalized (NFKC) before hashing and before verifying,
+//! hashed with Argon2id at OWASP's parameters (19 MiB, t=2, p=1) on the
+//! blocking pool so hashing never stalls the async workers.
+//!
+//! Unknown accounts are verified against a dummy hash, so they cost the same
+//! time as a wrong password.
+
+use std::sync::Arc;
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version,
+    password_hash::{PasswordHasher as _, SaltString, rand_core::OsRng},
+};
+use secrecy::{ExposeSecret, SecretString};
+use unicode_normalization::UnicodeNormalization;
+
+/// Fewest characters of a new password.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Most characters of a new password.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Most bytes of any password submitted, new or not.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+const ARGON2_ITERATIONS: u32 = 2;
+const ARGON2_LANES: u32 = 1;
+
+/// A password as submitted, normalized.
+pub struct Password(SecretString);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// Why a password was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most 1024 bytes")]
+    TooLong,
+    #[error("must have 8 to 128 characters")]
+    WeakLength,
+}
+
+impl Password {
+    /// A password submitted to log in: any non-empty text within the size
+    /// limit, normalized.
+    pub fn submitted(text: &str) -> Result<Self, PasswordError> {
+        if text.is_empty() {
+            return Err(PasswordError::Empty);
+        }
+        if text.len() > MAX_PASSWORD_BYTES {
+            return Err(PasswordError::TooLong);
+        }
+        Ok(Self(SecretString::from(text.nfkc().collect::<String>())))
+    }
+
+    /// A password being set: as [`Password::submitted`], and of a length
+    /// that is neither trivially guessed nor absurd.
+    pub fn new_choice(text: &str) -> Result<Self, PasswordError> {
+        let password = Self::submitted(text)?;
+        let chars = password.0.expose_secret().chars().count();
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+            return Err(PasswordError::WeakLength);
+        }
+        Ok(password)
+    }
+}
+
+/// Hashes and verifies passwords off the async workers.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    dummy: Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PasswordHasher {
+    /// A hasher; the dummy hash is made on first use.
+    pub fn new() -> Self {
+        Self {
+            dummy: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
+        let secret = password.0.clone();
+        tokio::task::spawn_blocking(move || hash_blocking(secret.expose_secret())).await?
+    }
+
+    /// Checks a password against a stored hash; with no hash (an unknown
+    /// account) checks against the dummy hash and answers no.
+    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> anyhow::Result<bool> {
+        let (hash, known) = match stored {
+            Some(hash) => (hash.to_string(), true),
+            None => (self.dummy_hash().await?, false),
+        };
+        let secret = password.0.clone();
+        let matched =
+            tokio::task::spawn_blocking(move || verify_blocking(secret.expose_secret(), &hash))
+                .await??;
+        Ok(known && matched)
+    }
+
+    async fn dummy_hash(&self) -> anyhow::Result<String> {
+        let hash = self
+            .dummy
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(|| hash_blocking("countersign dummy password")).await?
+            })
+            .await?;
+        Ok(hash.clone())
+    }
+}
+
+fn argon2() -> anyhow::Result<Argon2<'static>> {
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None)
+        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = argon2()?
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2 hashing: {e}"))?;
+    Ok(hash.to_string())
+}
+
+fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<bool> {
+    let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+    Ok(argon2()?
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn verify_accepts_same_password_in_other_unicode_form() {
+        let hasher = PasswordHasher::new();
+        let composed = Password::new_choice("caf\u{e9} au lait").unwrap();
+        let decomposed = Password::submitted("cafe\u{301} au lait").unwrap();
+
+        let hash = hasher.hash(&composed).await.unwrap();
+
+        assert!(hasher.verify(&decomposed, Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn verify_refuses_wrong_password_and_unknown_account() {
+        let hasher = PasswordHasher::new();
+        let right = Password::new_choice("correct horse").unwrap();
+        let wrong = Password::submitted("correct horse!").unwrap();
+        let hash = hasher.hash(&right).await.unwrap();
+
+        assert!(!hasher.verify(&wrong, Some(&hash)).await.unwrap());
+        assert!(!hasher.verify(&right, None).await.unwrap());
+    }
+
+    #[test]
+    fn hash_uses_owasp_argon2id_parameters() {
+        let hash = hash_blocking("anything at all").unwrap();
+
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+    }
+
+    #[test]
+    fn new_choice_refuses_short_long_and_empty() {
+        assert_eq!(Password::new_choice("").unwrap_err(), PasswordError::Empty);
+        assert_eq!(
+            Password::new_choice("short").unwrap_err(),
+            PasswordError::WeakLength
+        );
+        assert_eq!(
+            Password::new_choice(&"x".repeat(129)).unwrap_err(),
+            PasswordError::WeakLength
+        );
+        assert_eq!(
+            Password::submitted(&"x".repeat(1025)).unwrap_err(),
+            PasswordError::TooLong
+        );
+    }
+
+    #[test]
+    fn debug_hides_password() {
+        let password = Password::submitted("hunter2hunter2").unwrap();
+
+        assert!(!format!("{password:?}").contains("hunter2"));
+    }
+}

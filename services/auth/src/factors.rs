@@ -1,0 +1,149 @@
+//! The second-factor port: what auth asks of the mfa service, as a trait so
+//! the domain knows nothing of gRPC, and [`MfaClient`], its implementation
+//! over the mfa service's internal API.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use tonic::{Code, Status, transport::Channel};
+use tonic_types::StatusExt;
+
+use countersign_proto::mfa::v1::{
+    GetFactorsRequest, SendEmailCodeRequest, VerifyFactorRequest,
+    mfa_internal_service_client::MfaInternalServiceClient,
+};
+
+use crate::domain::Method;
+
+/// Why the mfa service did not vouch for a code.
+#[derive(Debug, thiserror::Error)]
+pub enum FactorError {
+    /// Wrong, expired or reused code, or no such factor.
+    #[error("code rejected")]
+    Rejected,
+    /// The code is not of the shape a code has.
+    #[error("malformed code: {0}")]
+    Malformed(String),
+    /// Too many attempts; when to retry, if the mfa service said.
+    #[error("too many attempts")]
+    Throttled(Option<Duration>),
+    /// The mfa service, or what it depends on, is down.
+    #[error("mfa service unavailable")]
+    Unavailable,
+    /// Anything else.
+    #[error("mfa service failed")]
+    Other(#[source] Status),
+}
+
+/// What auth needs from the second factors of a member.
+#[async_trait]
+pub trait SecondFactors: Send + Sync {
+    /// The methods a challenge may offer this member; empty without MFA.
+    async fn methods(&self, member_id: &str) -> Result<Vec<Method>, FactorError>;
+
+    /// Checks a code for the member.
+    async fn verify(
+        &self,
+        member_id: &str,
+        method: Method,
+        code: &SecretString,
+    ) -> Result<(), FactorError>;
+
+    /// Mails the member a one-time code; when it expires, in milliseconds
+    /// since the epoch.
+    async fn send_email_code(&self, member_id: &str, email: &str) -> Result<i64, FactorError>;
+}
+
+/// [`SecondFactors`] over the mfa service's internal gRPC API.
+#[derive(Clone)]
+pub struct MfaClient {
+    client: MfaInternalServiceClient<Channel>,
+}
+
+impl MfaClient {
+    /// A client over a channel to the mfa service.
+    pub fn new(channel: Channel) -> Self {
+        Self {
+            client: MfaInternalServiceClient::new(channel),
+        }
+    }
+}
+
+fn factor_error(status: Status) -> FactorError {
+    match status.code() {
+        Code::Unauthenticated => FactorError::Rejected,
+        Code::InvalidArgument => {
+            let details = status.get_error_details();
+            let why = details
+                .bad_request()
+                .and_then(|b| b.field_violations.first())
+                .map_or_else(|| status.message().to_string(), |v| v.description.clone());
+            FactorError::Malformed(why)
+        }
+        Code::ResourceExhausted => {
+            let retry = status
+                .get_error_details()
+                .retry_info()
+                .and_then(|r| r.retry_delay);
+            FactorError::Throttled(retry)
+        }
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => FactorError::Unavailable,
+        _ => FactorError::Other(status),
+    }
+}
+
+#[async_trait]
+impl SecondFactors for MfaClient {
+    async fn methods(&self, member_id: &str) -> Result<Vec<Method>, FactorError> {
+        let request = GetFactorsRequest {
+            member_id: member_id.to_string(),
+        };
+        let reply = self
+            .client
+            .clone()
+            .get_factors(request)
+            .await
+            .map_err(factor_error)?;
+        Ok(reply
+            .into_inner()
+            .factors
+            .iter()
+            .filter_map(|f| Method::parse(f))
+            .collect())
+    }
+
+    async fn verify(
+        &self,
+        member_id: &str,
+        method: Method,
+        code: &SecretString,
+    ) -> Result<(), FactorError> {
+        let request = VerifyFactorRequest {
+            member_id: member_id.to_string(),
+            method: method.as_str().to_string(),
+            code: code.expose_secret().to_string(),
+        };
+        self.client
+            .clone()
+            .verify_factor(request)
+            .await
+            .map_err(factor_error)?;
+        Ok(())
+    }
+
+    async fn send_email_code(&self, member_id: &str, email: &str) -> Result<i64, FactorError> {
+        let request = SendEmailCodeRequest {
+            member_id: member_id.to_string(),
+            email: email.to_string(),
+        };
+        let reply = self
+            .client
+            .clone()
+            .send_email_code(request)
+            .await
+            .map_err(factor_error)?;
+        let expire = reply.into_inner().expire_time.unwrap_or_default();
+        Ok(expire.seconds * 1000 + i64::from(expire.nanos / 1_000_000))
+    }
+}

@@ -1,0 +1,101 @@
+//! `countersign.auth.v1.AuthService`.
+
+use tonic::{Request, Response, Status};
+
+use countersign_kit::clock::timestamp;
+use countersign_proto::auth::v1::{self as pb, auth_service_server::AuthService};
+
+use super::{AuthApi, convert};
+use crate::domain::LoginOutcome;
+
+#[tonic::async_trait]
+impl AuthService for AuthApi {
+    async fn login(
+        &self,
+        request: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::LoginResponse>, Status> {
+        let request = request.into_inner();
+
+        let email = convert::email("email", &request.email)?;
+        let password = convert::submitted_password("password", &request.password)?;
+
+        let outcome = self.auth.login(&email, &password).await?;
+
+        let result = match outcome {
+            LoginOutcome::Session(session) => {
+                pb::login_response::Result::Session(convert::session(session))
+            }
+            LoginOutcome::Challenge(challenge) => {
+                use secrecy::ExposeSecret;
+                pb::login_response::Result::Challenge(pb::Challenge {
+                    challenge_token: challenge.token.expose_secret().to_string(),
+                    methods: challenge
+                        .methods
+                        .iter()
+                        .map(|m| m.as_str().to_string())
+                        .collect(),
+                    expire_time: Some(timestamp(challenge.expires_at)),
+                })
+            }
+        };
+        Ok(Response::new(pb::LoginResponse {
+            result: Some(result),
+        }))
+    }
+
+    async fn answer_challenge(
+        &self,
+        request: Request<pb::AnswerChallengeRequest>,
+    ) -> Result<Response<pb::AnswerChallengeResponse>, Status> {
+        let request = request.into_inner();
+
+        let token = convert::token_field("challenge_token", &request.challenge_token)?;
+        let method = convert::method(&request.method)?;
+        let code = convert::code(&request.code)?;
+
+        let session = self.auth.answer_challenge(&token, method, &code).await?;
+
+        Ok(Response::new(pb::AnswerChallengeResponse {
+            session: Some(convert::session(session)),
+        }))
+    }
+
+    async fn send_challenge_email_code(
+        &self,
+        request: Request<pb::SendChallengeEmailCodeRequest>,
+    ) -> Result<Response<pb::SendChallengeEmailCodeResponse>, Status> {
+        let request = request.into_inner();
+
+        let token = convert::token_field("challenge_token", &request.challenge_token)?;
+
+        let expires_at = self.auth.send_challenge_email_code(&token).await?;
+
+        Ok(Response::new(pb::SendChallengeEmailCodeResponse {
+            code_expire_time: Some(timestamp(expires_at)),
+        }))
+    }
+
+    async fn validate_session(
+        &self,
+        request: Request<pb::ValidateSessionRequest>,
+    ) -> Result<Response<pb::ValidateSessionResponse>, Status> {
+        let request = request.into_inner();
+
+        let token = convert::token_field("token", &request.token)?;
+
+        let view = self.auth.validate_session(&token).await?;
+
+        Ok(Response::new(convert::session_view(&view)))
+    }
+
+    async fn logout(
+        &self,
+        request: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
+        let token = convert::session_token(&request)?;
+
+        self.auth.logout(&token).await?;
+
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+}

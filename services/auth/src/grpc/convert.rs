@@ -1,0 +1,131 @@
+//! Protobuf to domain and back. Malformed input fails here, as
+//! INVALID_ARGUMENT naming the field.
+
+use secrecy::SecretString;
+use tonic::{Request, Status};
+
+use countersign_kit::{clock::timestamp, grpc::bearer, status::invalid_argument, token};
+use countersign_proto::auth::v1 as pb;
+
+use super::status::INVALID_SESSION;
+use crate::domain::{
+    Email, IssuedSession, Member, Method, Organization, Password, PasswordError, SessionView,
+};
+
+/// Longest code text passed on to the mfa service.
+const MAX_CODE_LEN: usize = 32;
+/// Longest organization name.
+const MAX_NAME_CHARS: usize = 100;
+
+pub fn email(field: &str, text: &str) -> Result<Email, Status> {
+    Email::parse(text).map_err(|e| invalid_argument(field, &e.to_string()))
+}
+
+pub fn submitted_password(field: &str, text: &str) -> Result<Password, Status> {
+    Password::submitted(text).map_err(|e| password_error(field, &e))
+}
+
+pub fn new_password(field: &str, text: &str) -> Result<Password, Status> {
+    Password::new_choice(text).map_err(|e| password_error(field, &e))
+}
+
+fn password_error(field: &str, error: &PasswordError) -> Status {
+    invalid_argument(field, &error.to_string())
+}
+
+/// A token from a request field: refused as malformed when empty or
+/// oversized, otherwise judged by lookup.
+pub fn token_field(field: &str, text: &str) -> Result<SecretString, Status> {
+    if text.is_empty() {
+        return Err(invalid_argument(field, "must not be empty"));
+    }
+    if !token::is_well_formed(text) {
+        return Err(invalid_argument(field, "is not a token"));
+    }
+    Ok(SecretString::from(text))
+}
+
+/// The session token of `authorization: Bearer` metadata.
+pub fn session_token<T>(request: &Request<T>) -> Result<SecretString, Status> {
+    match bearer(request.metadata()) {
+        Some(token) if token::is_well_formed(token) => Ok(SecretString::from(token)),
+        _ => Err(Status::unauthenticated(INVALID_SESSION)),
+    }
+}
+
+pub fn method(text: &str) -> Result<Method, Status> {
+    Method::parse(text)
+        .ok_or_else(|| invalid_argument("method", "must be \"totp\" or \"email_code\""))
+}
+
+pub fn code(text: &str) -> Result<SecretString, Status> {
+    if text.trim().is_empty() {
+        return Err(invalid_argument("code", "must not be empty"));
+    }
+    if text.len() > MAX_CODE_LEN {
+        return Err(invalid_argument("code", "is too long"));
+    }
+    Ok(SecretString::from(text))
+}
+
+pub fn organization_name(text: &str) -> Result<String, Status> {
+    let name = text.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(invalid_argument(
+            "name",
+            "must have 1 to 100 printable characters",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+pub fn member_id(text: &str) -> Result<String, Status> {
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !ok {
+        return Err(invalid_argument("member_id", "is not a member id"));
+    }
+    Ok(text.to_string())
+}
+
+pub fn session(issued: IssuedSession) -> pb::Session {
+    use secrecy::ExposeSecret;
+
+    pb::Session {
+        token: issued.token.expose_secret().to_string(),
+        expire_time: Some(timestamp(issued.expires_at)),
+        factors: issued
+            .proofs
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect(),
+    }
+}
+
+pub fn member(member: &Member) -> pb::Member {
+    pb::Member {
+        id: member.id.clone(),
+        organization_id: member.organization_id.clone(),
+        email: member.email.clone(),
+        role: member.role.as_str().to_string(),
+    }
+}
+
+pub fn organization(organization: &Organization) -> pb::Organization {
+    pb::Organization {
+        id: organization.id.clone(),
+        name: organization.name.clone(),
+        plan: organization.plan.clone(),
+    }
+}
+
+pub fn session_view(view: &SessionView) -> pb::ValidateSessionResponse {
+    pb::ValidateSessionResponse {
+        member: Some(member(&view.member)),
+        organization: Some(organization(&view.organization)),
+        factors: view.proofs.iter().map(|p| p.as_str().to_string()).collect(),
+        expire_time: Some(timestamp(view.expires_at)),
+    }
+}

@@ -1,0 +1,139 @@
+//! Auth's storage: the [`AuthStore`] trait the domain calls, and its SQL
+//! implementation for Postgres and SQLite in [`sql`].
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod sql;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::domain::{Member, Method, Organization, Proof};
+
+pub use sql::SqlStore;
+
+/// A storage failure, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached; retrying later may work.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// A unique key is already taken.
+    #[error("already exists")]
+    Conflict,
+    /// Anything else: a fault of ours or of the data.
+    #[error("database error")]
+    Other(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if countersign_kit::db::is_unavailable(&error) {
+            StoreError::Unavailable(error)
+        } else if countersign_kit::db::is_unique_violation(&error) {
+            StoreError::Conflict
+        } else {
+            StoreError::Other(error.into())
+        }
+    }
+}
+
+/// A member with their password hash.
+pub struct MemberRecord {
+    pub member: Member,
+    pub password_hash: SecretString,
+}
+
+/// A session as stored: only the token's digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_digest: String,
+    pub member_id: String,
+    pub proofs: Vec<Proof>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A live session with its member and organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub member: Member,
+    pub organization: Organization,
+    pub proofs: Vec<Proof>,
+    pub expires_at: i64,
+}
+
+/// A pending login challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRecord {
+    pub token_digest: String,
+    pub member_id: String,
+    pub methods: Vec<Method>,
+    pub attempts: u32,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What the auth domain needs from storage. Times are milliseconds since
+/// the epoch, passed in by the caller.
+#[async_trait]
+pub trait AuthStore: Send + Sync {
+    /// Creates an organization and its owner together, or neither.
+    async fn create_organization(
+        &self,
+        organization: &Organization,
+        owner: &MemberRecord,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Adds a member; [`StoreError::Conflict`] when the email is taken.
+    async fn insert_member(&self, member: &MemberRecord, now: i64) -> Result<(), StoreError>;
+
+    /// Finds a member by normalized email.
+    async fn member_by_email(&self, email: &str) -> Result<Option<MemberRecord>, StoreError>;
+
+    /// Finds a member by id.
+    async fn member_by_id(&self, id: &str) -> Result<Option<Member>, StoreError>;
+
+    /// Finds an organization.
+    async fn organization(&self, id: &str) -> Result<Option<Organization>, StoreError>;
+
+    /// Stores a new session.
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// The session with this digest, if it has not expired by `now`.
+    async fn live_session(&self, digest: &str, now: i64) -> Result<Option<SessionRow>, StoreError>;
+
+    /// Ends one session; whether it existed.
+    async fn delete_session(&self, digest: &str) -> Result<bool, StoreError>;
+
+    /// Ends a member's sessions but the one with digest `keep`; how many.
+    async fn delete_member_sessions(
+        &self,
+        member_id: &str,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError>;
+
+    /// Stores a new challenge.
+    async fn insert_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError>;
+
+    /// The challenge with this digest, if live at `now` and not spent.
+    async fn live_challenge(
+        &self,
+        digest: &str,
+        now: i64,
+        max_attempts: u32,
+    ) -> Result<Option<ChallengeRecord>, StoreError>;
+
+    /// Counts one answer against a live, unspent challenge, in one atomic
+    /// step; `None` when the challenge is gone, expired or spent.
+    async fn record_challenge_attempt(
+        &self,
+        digest: &str,
+        now: i64,
+        max_attempts: u32,
+    ) -> Result<Option<ChallengeRecord>, StoreError>;
+
+    /// Deletes a challenge; only the first of concurrent callers gets true.
+    async fn consume_challenge(&self, digest: &str) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,119 @@
+//! One error enum per operation. `grpc::status` is the only place that
+//! turns them into gRPC statuses.
+
+use countersign_plans::Denied;
+
+use crate::{crypto::CryptoError, ports::RemoteError, store::StoreError, totp::TotpError};
+
+/// A session that could not be validated.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("no well-formed bearer token")]
+    MissingToken,
+    #[error("session not validated")]
+    Auth(#[from] RemoteError),
+}
+
+/// Our own fault or unusable stored data: never the caller's doing.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    #[error("stored secret unusable")]
+    Crypto(#[from] CryptoError),
+    #[error("authenticator unusable")]
+    Totp(#[from] TotpError),
+}
+
+/// Why the status could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("session not validated")]
+    Session(#[from] SessionError),
+    #[error("cannot read factors")]
+    Store(#[from] StoreError),
+}
+
+/// Why an enrollment could not begin.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginError {
+    #[error("session not validated")]
+    Session(#[from] SessionError),
+    #[error("plan too low")]
+    PlanTooLow(#[from] Denied),
+    #[error("mfa is already on")]
+    AlreadyOn,
+    #[error("cannot store enrollment")]
+    Store(#[from] StoreError),
+    #[error("cannot make authenticator")]
+    Internal(#[from] Fault),
+}
+
+/// Why an enrollment could not be confirmed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    #[error("session not validated")]
+    Session(#[from] SessionError),
+    #[error("no pending enrollment")]
+    NotBegun,
+    #[error("mfa is already on")]
+    AlreadyOn,
+    #[error("code does not match the pending secret")]
+    WrongCode,
+    #[error("code already used")]
+    CodeReused,
+    #[error("cannot store factor")]
+    Store(#[from] StoreError),
+    #[error("cannot open pending secret")]
+    Internal(#[from] Fault),
+}
+
+/// Why MFA could not be turned off.
+#[derive(Debug, thiserror::Error)]
+pub enum DisableError {
+    #[error("session not validated")]
+    Session(#[from] SessionError),
+    #[error("mfa is not on")]
+    NotOn,
+    #[error("code does not match the factor")]
+    WrongCode,
+    #[error("code already used")]
+    CodeReused,
+    #[error("cannot remove factor")]
+    Store(#[from] StoreError),
+    #[error("cannot open factor secret")]
+    Internal(#[from] Fault),
+}
+
+/// Why a member's factors could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum FactorsError {
+    #[error("cannot read factors")]
+    Store(#[from] StoreError),
+}
+
+/// Why a second-factor code was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("member has no second factor")]
+    NoFactor,
+    #[error("code is wrong")]
+    WrongCode,
+    #[error("code already used")]
+    CodeReused,
+    #[error("no emailed code outstanding")]
+    CodeMissing,
+    #[error("too many wrong guesses on this code")]
+    TooManyGuesses,
+    #[error("cannot check code")]
+    Store(#[from] StoreError),
+    #[error("cannot open factor secret")]
+    Internal(#[from] Fault),
+}
+
+/// Why an emailed code could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendCodeError {
+    #[error("cannot store code")]
+    Store(#[from] StoreError),
+    #[error("cannot enqueue email")]
+    Mail(#[source] RemoteError),
+}

@@ -1,0 +1,169 @@
+//! Test doubles of the other services and a domain wired to them, to the
+//! in-memory code store and to an in-memory SQLite factor store.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretBox};
+use totp_rs::Secret;
+
+use countersign_kit::{
+    clock::{Clock, ManualClock},
+    db::{DbConfig, connect},
+};
+use countersign_plans::Plans;
+
+use super::{Deps, Enrollment, Mfa, Settings};
+use crate::{
+    code::{Code, CodeKey},
+    crypto::KeyRing,
+    model::{Caller, EmailAddress, MemberId, SessionToken},
+    ports::{Mailer, OutgoingEmail, RemoteError, Sessions, Template},
+    store::{memory::MemoryCodeStore, sql},
+    totp::{Authenticator, STEP_SECONDS},
+};
+
+/// The token of the test member, on the essential plan.
+pub const TOKEN: &str = "token-essential";
+/// The token of a member on the prime plan.
+pub const PRIME_TOKEN: &str = "token-prime";
+/// The test member.
+pub const MEMBER: &str = "member-1";
+
+#[derive(Default)]
+pub struct FakeSessions {
+    pub ended: Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait]
+impl Sessions for FakeSessions {
+    async fn validate(&self, token: &SessionToken) -> Result<Caller, RemoteError> {
+        let plan = match token.expose() {
+            TOKEN => "essential",
+            PRIME_TOKEN => "prime",
+            _ => return Err(RemoteError::Unauthenticated("auth")),
+        };
+        Ok(Caller {
+            member_id: MemberId::parse(MEMBER).unwrap(),
+            email: EmailAddress::parse("ada@example.com").unwrap(),
+            plan: plan.to_string(),
+        })
+    }
+
+    async fn end_others(&self, member: &MemberId, keep: &SessionToken) -> Result<u32, RemoteError> {
+        let ended = (member.as_str().to_string(), keep.expose().to_string());
+        self.ended.lock().unwrap().push(ended);
+        Ok(1)
+    }
+}
+
+/// An enqueued email: template, recipient, parameters.
+pub type Sent = (Template, String, HashMap<String, String>);
+
+#[derive(Default)]
+pub struct FakeMailer {
+    pub sent: Mutex<Vec<Sent>>,
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+impl FakeMailer {
+    pub fn templates(&self) -> Vec<Template> {
+        self.sent.lock().unwrap().iter().map(|s| s.0).collect()
+    }
+}
+
+#[async_trait]
+impl Mailer for FakeMailer {
+    async fn enqueue(&self, email: OutgoingEmail) -> Result<(), RemoteError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(RemoteError::Unavailable("notification"));
+        }
+        let params = email
+            .exposed_params()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let entry = (email.template, email.recipient.as_str().to_string(), params);
+        self.sent.lock().unwrap().push(entry);
+        Ok(())
+    }
+}
+
+pub struct Harness {
+    pub mfa: Mfa,
+    pub clock: Arc<ManualClock>,
+    pub sessions: Arc<FakeSessions>,
+    pub mailer: Arc<FakeMailer>,
+}
+
+pub async fn harness() -> Harness {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let sessions = Arc::new(FakeSessions::default());
+    let mailer = Arc::new(FakeMailer::default());
+    let pool = connect(&DbConfig::with_schema("mfa"), &sql::MIGRATIONS)
+        .await
+        .unwrap();
+    let deps = Deps {
+        factors: Arc::new(sql::SqlFactorStore::new(pool)),
+        codes: Arc::new(MemoryCodeStore::new(clock.clone())),
+        keys: KeyRing::ephemeral(),
+        code_key: CodeKey::random(),
+        sessions: sessions.clone(),
+        mailer: mailer.clone(),
+        plans: Plans::default(),
+        clock: clock.clone(),
+    };
+    let settings = Settings {
+        issuer: "Countersign".into(),
+        window_steps: 1,
+        enrollment_ttl: Duration::from_secs(600),
+        email_code_ttl: Duration::from_secs(600),
+        email_code_max_guesses: 5,
+    };
+    let mfa = Mfa::new(deps, settings);
+    Harness {
+        mfa,
+        clock,
+        sessions,
+        mailer,
+    }
+}
+
+pub fn token(text: &str) -> SessionToken {
+    SessionToken::parse(text).unwrap()
+}
+
+pub fn member() -> MemberId {
+    MemberId::parse(MEMBER).unwrap()
+}
+
+impl Harness {
+    /// The code an app holding the enrollment's secret shows `offset`
+    /// steps from now.
+    pub fn code(&self, enrollment: &Enrollment, offset: i64) -> Code {
+        let base32 = enrollment.secret.expose_secret().to_string();
+        let secret = Secret::Encoded(base32).to_bytes().unwrap();
+        let totp = Authenticator::from_secret(SecretBox::new(Box::new(secret)), "i", "a").unwrap();
+        let step = (self.clock.now_secs() / STEP_SECONDS).saturating_add_signed(offset);
+        Code::parse(totp.code_at(step).expose_secret()).unwrap()
+    }
+
+    /// Begins and confirms an enrollment; returns it.
+    pub async fn enable(&self) -> Enrollment {
+        let enrollment = self.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+        let code = self.code(&enrollment, 0);
+        self.mfa
+            .confirm_enrollment(&token(TOKEN), &code)
+            .await
+            .unwrap();
+        enrollment
+    }
+
+    /// Moves the clock to the next TOTP step.
+    pub fn next_step(&self) {
+        self.clock.advance(Duration::from_secs(STEP_SECONDS));
+    }
+}

@@ -1,0 +1,360 @@
+//! What a signed-in member does with their own second factor: read the
+//! status, begin and confirm a TOTP enrollment, turn MFA off.
+//!
+//! A begun enrollment lives beside the active factor and never replaces it;
+//! only a confirmation consumes it, atomically, with its code's step
+//! recorded so that code cannot be used again.
+
+use countersign_kit::clock::millis;
+use countersign_plans::Feature;
+
+use super::{
+    BeginError, ConfirmError, DisableError, Enrollment, Fault, Mfa, MfaStatus, SECURITY_TARGET,
+    StatusError,
+};
+use crate::{
+    code::Code,
+    model::{Method, SessionToken},
+    ports::Template,
+    store::{Activation, StoredEnrollment},
+    totp::Authenticator,
+};
+
+impl Mfa {
+    /// Whether the caller has MFA on, and whether an enrollment waits.
+    #[tracing::instrument(skip_all)]
+    pub async fn status(&self, token: &SessionToken) -> Result<MfaStatus, StatusError> {
+        let caller = self.caller(token).await?;
+        let member = &caller.member_id;
+        let enabled = self.deps.factors.factor(member).await?.is_some();
+        let pending = self.deps.factors.enrollment(member, self.now_ms()).await?;
+        Ok(MfaStatus {
+            enabled,
+            factors: factor_methods(enabled),
+            enrollment_pending: pending.is_some(),
+        })
+    }
+
+    /// Makes a new secret, pending until confirmed; a pending one from an
+    /// earlier begin is replaced, an active factor refuses.
+    #[tracing::instrument(skip_all)]
+    pub async fn begin_enrollment(&self, token: &SessionToken) -> Result<Enrollment, BeginError> {
+        let caller = self.caller(token).await?;
+        let member = &caller.member_id;
+        self.deps.plans.check(&caller.plan, Feature::Mfa)?;
+        if self.deps.factors.factor(member).await?.is_some() {
+            return Err(BeginError::AlreadyOn);
+        }
+        let issuer = &self.settings.issuer;
+        let totp = Authenticator::generate(issuer, caller.email.as_str()).map_err(Fault::from)?;
+        let qr_png = totp.qr_png().map_err(Fault::from)?;
+        let sealed = self
+            .deps
+            .keys
+            .seal(member.as_str(), totp.secret())
+            .map_err(Fault::from)?;
+        let now = self.now_ms();
+        let expires_at_ms = now.saturating_add(millis(self.settings.enrollment_ttl));
+        let pending = StoredEnrollment {
+            sealed,
+            expires_at_ms,
+        };
+        self.deps
+            .factors
+            .put_enrollment(member, &pending, now)
+            .await?;
+        tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "totp enrollment begun");
+        Ok(Enrollment {
+            secret: totp.secret_base32(),
+            uri: totp.uri(),
+            qr_png,
+            expires_at_ms,
+        })
+    }
+
+    /// Activates the pending secret with a code from it, then mails a
+    /// notice and ends the caller's other sessions. Limitation: if the
+    /// notice cannot be enqueued or auth cannot end the other sessions, MFA
+    /// stays on and the failure is only logged, so those sessions live on
+    /// until they expire.
+    #[tracing::instrument(skip_all)]
+    pub async fn confirm_enrollment(
+        &self,
+        token: &SessionToken,
+        code: &Code,
+    ) -> Result<(), ConfirmError> {
+        let caller = self.caller(token).await?;
+        let member = &caller.member_id;
+        if self.deps.factors.factor(member).await?.is_some() {
+            return Err(ConfirmError::AlreadyOn);
+        }
+        let now = self.now_ms();
+        let pending = self.deps.factors.enrollment(member, now).await?;
+        let pending = pending.ok_or(ConfirmError::NotBegun)?;
+        let totp = self.authenticator(member, caller.email.as_str(), &pending.sealed)?;
+        let Some(step) = self.matching_step(&totp, code) else {
+            tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "enrollment code refused");
+            return Err(ConfirmError::WrongCode);
+        };
+        let nonce = &pending.sealed.nonce;
+        match self.deps.factors.activate(member, nonce, step, now).await? {
+            Activation::Activated => {}
+            Activation::NoEnrollment => return Err(ConfirmError::CodeReused),
+            Activation::AlreadyOn => return Err(ConfirmError::AlreadyOn),
+        }
+        tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "mfa enabled");
+        let notice = self.notice(Template::MfaEnabled, &caller);
+        let sessions = self.deps.sessions.end_others(member, token);
+        let ((), ended) = tokio::join!(self.notify(notice), sessions);
+        if let Err(error) = ended {
+            tracing::warn!(member_id = member.as_str(), %error, "other sessions not ended");
+        }
+        Ok(())
+    }
+
+    /// Turns MFA off with a current code from the authenticator.
+    #[tracing::instrument(skip_all)]
+    pub async fn disable(&self, token: &SessionToken, code: &Code) -> Result<(), DisableError> {
+        let caller = self.caller(token).await?;
+        let member = &caller.member_id;
+        let factor = self.deps.factors.factor(member).await?;
+        let factor = factor.ok_or(DisableError::NotOn)?;
+        let totp = self.authenticator(member, caller.email.as_str(), &factor.sealed)?;
+        let Some(step) = self.matching_step(&totp, code) else {
+            tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "disable code refused");
+            return Err(DisableError::WrongCode);
+        };
+        if !self.deps.factors.remove_factor(member, step).await? {
+            tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "disable code reused");
+            return Err(DisableError::CodeReused);
+        }
+        tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "mfa disabled");
+        self.notify(self.notice(Template::MfaDisabled, &caller))
+            .await;
+        Ok(())
+    }
+}
+
+/// The methods a member with or without TOTP may answer a challenge with:
+/// the emailed code is only the fallback of a member who has MFA.
+pub(super) fn factor_methods(totp_enabled: bool) -> Vec<Method> {
+    if totp_enabled {
+        vec![Method::Totp, Method::EmailCode]
+    } else {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::atomic::Ordering, time::Duration};
+
+    use secrecy::ExposeSecret;
+
+    use countersign_kit::clock::Clock;
+
+    use super::super::{
+        SessionError,
+        fakes::{MEMBER, PRIME_TOKEN, TOKEN, harness, member, token},
+    };
+    use super::*;
+    use crate::ports::RemoteError;
+
+    #[tokio::test]
+    async fn status_is_off_when_nothing_enrolled() {
+        let h = harness().await;
+
+        let status = h.mfa.status(&token(TOKEN)).await.unwrap();
+
+        assert!(!status.enabled && !status.enrollment_pending);
+        assert!(status.factors.is_empty());
+    }
+
+    #[tokio::test]
+    async fn status_refuses_session_auth_rejects() {
+        let h = harness().await;
+
+        let result = h.mfa.status(&token("unknown")).await;
+
+        assert!(matches!(
+            result,
+            Err(StatusError::Session(SessionError::Auth(
+                RemoteError::Unauthenticated(_)
+            )))
+        ));
+    }
+
+    #[tokio::test]
+    async fn begin_enrollment_names_needed_plan_when_plan_is_prime() {
+        let h = harness().await;
+
+        let error = h
+            .mfa
+            .begin_enrollment(&token(PRIME_TOKEN))
+            .await
+            .unwrap_err();
+
+        let BeginError::PlanTooLow(denied) = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(
+            denied.to_string(),
+            "multi-factor authentication needs the essential plan or higher"
+        );
+    }
+
+    #[tokio::test]
+    async fn begin_enrollment_leaves_status_pending_not_enabled() {
+        let h = harness().await;
+
+        let enrollment = h.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+
+        let status = h.mfa.status(&token(TOKEN)).await.unwrap();
+        assert!(!status.enabled && status.enrollment_pending);
+        assert_eq!(enrollment.expires_at_ms, h.clock.now_ms() + 600_000);
+        assert!(enrollment.qr_png.expose_secret().starts_with(b"\x89PNG"));
+    }
+
+    #[tokio::test]
+    async fn begin_enrollment_refuses_when_mfa_already_on() {
+        let h = harness().await;
+        h.enable().await;
+
+        let result = h.mfa.begin_enrollment(&token(TOKEN)).await;
+
+        assert!(matches!(result, Err(BeginError::AlreadyOn)));
+    }
+
+    #[tokio::test]
+    async fn confirm_enrollment_enables_notifies_and_ends_other_sessions() {
+        let h = harness().await;
+        let enrollment = h.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+
+        let code = h.code(&enrollment, 0);
+        h.mfa
+            .confirm_enrollment(&token(TOKEN), &code)
+            .await
+            .unwrap();
+
+        let status = h.mfa.status(&token(TOKEN)).await.unwrap();
+        assert!(status.enabled && !status.enrollment_pending);
+        assert_eq!(status.factors, vec![Method::Totp, Method::EmailCode]);
+        assert_eq!(h.mailer.templates(), vec![Template::MfaEnabled]);
+        let ended = h.sessions.ended.lock().unwrap().clone();
+        assert_eq!(ended, vec![(MEMBER.to_string(), TOKEN.to_string())]);
+    }
+
+    #[tokio::test]
+    async fn confirm_enrollment_refuses_code_of_replaced_enrollment() {
+        let h = harness().await;
+        let abandoned = h.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+        let current = h.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+
+        let stale = h
+            .mfa
+            .confirm_enrollment(&token(TOKEN), &h.code(&abandoned, 0))
+            .await;
+        let fresh = h
+            .mfa
+            .confirm_enrollment(&token(TOKEN), &h.code(&current, 0))
+            .await;
+
+        assert!(matches!(stale, Err(ConfirmError::WrongCode)));
+        assert!(fresh.is_ok());
+    }
+
+    #[tokio::test]
+    async fn confirm_enrollment_refuses_when_not_begun_or_lapsed() {
+        let h = harness().await;
+        let code = Code::parse("123456").unwrap();
+        assert!(matches!(
+            h.mfa.confirm_enrollment(&token(TOKEN), &code).await,
+            Err(ConfirmError::NotBegun)
+        ));
+        let enrollment = h.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+
+        h.clock.advance(Duration::from_secs(600));
+        let result = h
+            .mfa
+            .confirm_enrollment(&token(TOKEN), &h.code(&enrollment, 0))
+            .await;
+
+        assert!(matches!(result, Err(ConfirmError::NotBegun)));
+    }
+
+    #[tokio::test]
+    async fn confirm_enrollment_refuses_code_two_steps_old() {
+        let h = harness().await;
+        let enrollment = h.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+
+        let result = h
+            .mfa
+            .confirm_enrollment(&token(TOKEN), &h.code(&enrollment, -2))
+            .await;
+
+        assert!(matches!(result, Err(ConfirmError::WrongCode)));
+        assert!(!h.mfa.status(&token(TOKEN)).await.unwrap().enabled);
+    }
+
+    #[tokio::test]
+    async fn confirm_enrollment_stands_when_notice_cannot_be_enqueued() {
+        let h = harness().await;
+        h.mailer.down.store(true, Ordering::SeqCst);
+
+        h.enable().await;
+
+        assert!(h.mfa.status(&token(TOKEN)).await.unwrap().enabled);
+        assert!(h.mailer.templates().is_empty());
+    }
+
+    #[tokio::test]
+    async fn disable_refuses_when_mfa_is_off() {
+        let h = harness().await;
+
+        let result = h
+            .mfa
+            .disable(&token(TOKEN), &Code::parse("123456").unwrap())
+            .await;
+
+        assert!(matches!(result, Err(DisableError::NotOn)));
+    }
+
+    #[tokio::test]
+    async fn disable_refuses_code_already_used_to_confirm() {
+        let h = harness().await;
+        let enrollment = h.enable().await;
+
+        let result = h.mfa.disable(&token(TOKEN), &h.code(&enrollment, 0)).await;
+
+        assert!(matches!(result, Err(DisableError::CodeReused)));
+        assert!(h.mfa.status(&token(TOKEN)).await.unwrap().enabled);
+    }
+
+    #[tokio::test]
+    async fn disable_removes_factor_with_fresh_code_and_notifies() {
+        let h = harness().await;
+        let enrollment = h.enable().await;
+        h.next_step();
+
+        h.mfa
+            .disable(&token(TOKEN), &h.code(&enrollment, 0))
+            .await
+            .unwrap();
+
+        assert!(!h.mfa.status(&token(TOKEN)).await.unwrap().enabled);
+        assert_eq!(h.mfa.factors(&member()).await.unwrap(), vec![]);
+        let templates = h.mailer.templates();
+        assert_eq!(templates, vec![Template::MfaEnabled, Template::MfaDisabled]);
+    }
+
+    #[tokio::test]
+    async fn disable_refuses_wrong_code() {
+        let h = harness().await;
+        let enrollment = h.enable().await;
+        h.next_step();
+
+        let result = h.mfa.disable(&token(TOKEN), &h.code(&enrollment, 3)).await;
+
+        assert!(matches!(result, Err(DisableError::WrongCode)));
+    }
+}

@@ -1,0 +1,180 @@
+//! The mfa domain: enrolling, checking and removing second factors. It
+//! knows nothing of gRPC; storage and the other services come in as traits.
+//!
+//! - [`manage`]: what a signed-in member does (status, enroll, disable);
+//! - [`verify`]: what the auth service asks (factors, verify, email codes);
+//! - [`errors`]: one error enum per operation.
+
+use std::{sync::Arc, time::Duration};
+
+use secrecy::{SecretBox, SecretString};
+
+use countersign_kit::clock::{SharedClock, millis};
+use countersign_plans::Plans;
+
+use crate::{
+    code::{Code, CodeKey},
+    crypto::{KeyRing, Sealed},
+    model::{Caller, MemberId, Method, SessionToken},
+    ports::{Mailer, OutgoingEmail, Sessions, Template},
+    store::{CodeStore, FactorStore},
+    totp::Authenticator,
+};
+
+pub mod errors;
+mod manage;
+mod verify;
+
+pub use errors::*;
+
+/// The tunable parts of the domain.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Issuer shown in authenticator apps.
+    pub issuer: String,
+    /// TOTP steps accepted either side of the current one.
+    pub window_steps: u8,
+    /// Lifetime of a begun enrollment.
+    pub enrollment_ttl: Duration,
+    /// Lifetime of an emailed code.
+    pub email_code_ttl: Duration,
+    /// Wrong guesses allowed per emailed code.
+    pub email_code_max_guesses: u32,
+}
+
+/// What the domain works with.
+pub struct Deps {
+    /// TOTP factors and enrollments.
+    pub factors: Arc<dyn FactorStore>,
+    /// Emailed codes.
+    pub codes: Arc<dyn CodeStore>,
+    /// Keys that seal TOTP secrets.
+    pub keys: KeyRing,
+    /// Key that hashes emailed codes.
+    pub code_key: CodeKey,
+    /// The auth service.
+    pub sessions: Arc<dyn Sessions>,
+    /// The notification service.
+    pub mailer: Arc<dyn Mailer>,
+    /// Plan tiers.
+    pub plans: Plans,
+    /// The time.
+    pub clock: SharedClock,
+}
+
+/// The mfa domain.
+pub struct Mfa {
+    deps: Deps,
+    settings: Settings,
+}
+
+/// A member's MFA status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaStatus {
+    /// Whether a TOTP factor is active.
+    pub enabled: bool,
+    /// Methods a challenge may be answered with.
+    pub factors: Vec<Method>,
+    /// Whether an unexpired enrollment waits for confirmation.
+    pub enrollment_pending: bool,
+}
+
+/// A begun enrollment, shown once. `Debug` shows no secret.
+pub struct Enrollment {
+    /// The secret, unpadded base32.
+    pub secret: SecretString,
+    /// The `otpauth://` URI.
+    pub uri: SecretString,
+    /// The URI as a QR code, PNG.
+    pub qr_png: SecretBox<Vec<u8>>,
+    /// When the enrollment lapses, ms since the epoch.
+    pub expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrollment")
+            .field("expires_at_ms", &self.expires_at_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The target under which security outcomes are logged.
+pub const SECURITY_TARGET: &str = "countersign::security";
+
+impl Mfa {
+    /// The domain over its dependencies.
+    pub fn new(deps: Deps, settings: Settings) -> Self {
+        Self { deps, settings }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.deps.clock.now_ms()
+    }
+
+    async fn caller(&self, token: &SessionToken) -> Result<Caller, SessionError> {
+        Ok(self.deps.sessions.validate(token).await?)
+    }
+
+    /// The authenticator of a sealed secret.
+    fn authenticator(
+        &self,
+        member: &MemberId,
+        account: &str,
+        sealed: &Sealed,
+    ) -> Result<Authenticator, Fault> {
+        let secret = self.deps.keys.open(member.as_str(), sealed)?;
+        Ok(Authenticator::from_secret(
+            secret,
+            &self.settings.issuer,
+            account,
+        )?)
+    }
+
+    /// The step of `code` within the window around now, if any.
+    fn matching_step(&self, totp: &Authenticator, code: &Code) -> Option<i64> {
+        let now_secs = u64::try_from(self.now_ms() / 1000).unwrap_or(0);
+        let step = totp.matching_step(code, now_secs, self.settings.window_steps)?;
+        i64::try_from(step).ok()
+    }
+
+    /// Enqueues a notice after a state change that stands whatever happens
+    /// to the email: a failure is logged, not returned.
+    async fn notify(&self, email: OutgoingEmail) {
+        let template = email.template;
+        if let Err(error) = self.deps.mailer.enqueue(email).await {
+            tracing::warn!(?template, %error, "security notice not enqueued");
+        }
+    }
+
+    fn notice(&self, template: Template, caller: &Caller) -> OutgoingEmail {
+        let to = caller.email.clone();
+        OutgoingEmail::new(template, to, &caller.member_id, self.now_ms(), "")
+    }
+
+    fn email_code_minutes(&self) -> i64 {
+        (millis(self.settings.email_code_ttl) + 59_999) / 60_000
+    }
+}
+
+#[cfg(test)]
+mod fakes;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrollment_debug_shows_no_secret() {
+        let enrollment = Enrollment {
+            secret: SecretString::from("JBSWY3DPEHPK3PXP"),
+            uri: SecretString::from("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"),
+            qr_png: SecretBox::new(Box::new(b"\x89PNG".to_vec())),
+            expires_at_ms: 1,
+        };
+
+        let shown = format!("{enrollment:?}");
+
+        assert!(!shown.contains("JBSWY3DPEHPK3PXP") && !shown.contains("PNG"));
+    }
+}

@@ -1,0 +1,206 @@
+//! The other services over gRPC, behind the domain's [`Sessions`] and
+//! [`Mailer`] traits. Channels connect lazily, so services may start in any
+//! order, and every call has the deadline set by `kit::grpc::channel`.
+
+use async_trait::async_trait;
+use tonic::{Code, Status, transport::Channel};
+
+use countersign_proto::{
+    auth::v1::{
+        EndSessionsRequest, ValidateSessionRequest, ValidateSessionResponse,
+        auth_internal_service_client::AuthInternalServiceClient,
+        auth_service_client::AuthServiceClient,
+    },
+    notification::v1::{
+        EmailTemplate, EnqueueEmailRequest, notification_service_client::NotificationServiceClient,
+    },
+};
+
+use crate::{
+    model::{Caller, EmailAddress, MemberId, SessionToken},
+    ports::{Mailer, OutgoingEmail, RemoteError, Sessions, Template},
+};
+
+const AUTH: &str = "auth";
+const NOTIFICATION: &str = "notification";
+
+/// The auth service over gRPC.
+#[derive(Debug, Clone)]
+pub struct GrpcSessions {
+    sessions: AuthServiceClient<Channel>,
+    internal: AuthInternalServiceClient<Channel>,
+}
+
+impl GrpcSessions {
+    /// Clients of the auth service on `channel`.
+    pub fn new(channel: Channel) -> Self {
+        Self {
+            sessions: AuthServiceClient::new(channel.clone()),
+            internal: AuthInternalServiceClient::new(channel),
+        }
+    }
+}
+
+fn remote_error(service: &'static str, status: &Status) -> RemoteError {
+    match status.code() {
+        Code::Unauthenticated => RemoteError::Unauthenticated(service),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+            RemoteError::Unavailable(service)
+        }
+        code => RemoteError::Failed {
+            service,
+            code: format!("{code:?}"),
+            message: status.message().to_string(),
+        },
+    }
+}
+
+fn bad_reply(why: &str) -> RemoteError {
+    RemoteError::Failed {
+        service: AUTH,
+        code: "bad reply".to_string(),
+        message: why.to_string(),
+    }
+}
+
+fn caller(reply: ValidateSessionResponse) -> Result<Caller, RemoteError> {
+    let member = reply.member.ok_or_else(|| bad_reply("no member"))?;
+    let organization = reply
+        .organization
+        .ok_or_else(|| bad_reply("no organization"))?;
+    Ok(Caller {
+        member_id: MemberId::parse(&member.id).map_err(|_| bad_reply("bad member id"))?,
+        email: EmailAddress::parse(&member.email).map_err(|_| bad_reply("bad email"))?,
+        plan: organization.plan,
+    })
+}
+
+#[async_trait]
+impl Sessions for GrpcSessions {
+    async fn validate(&self, token: &SessionToken) -> Result<Caller, RemoteError> {
+        let request = ValidateSessionRequest {
+            token: token.expose().to_string(),
+        };
+        let reply = self
+            .sessions
+            .clone()
+            .validate_session(request)
+            .await
+            .map_err(|s| remote_error(AUTH, &s))?;
+        caller(reply.into_inner())
+    }
+
+    async fn end_others(&self, member: &MemberId, keep: &SessionToken) -> Result<u32, RemoteError> {
+        let request = EndSessionsRequest {
+            member_id: member.as_str().to_string(),
+            keep_session_token: keep.expose().to_string(),
+        };
+        let reply = self
+            .internal
+            .clone()
+            .end_sessions(request)
+            .await
+            .map_err(|s| remote_error(AUTH, &s))?;
+        Ok(reply.into_inner().ended_count)
+    }
+}
+
+/// The notification service over gRPC.
+#[derive(Debug, Clone)]
+pub struct GrpcMailer {
+    client: NotificationServiceClient<Channel>,
+}
+
+impl GrpcMailer {
+    /// A client of the notification service on `channel`.
+    pub fn new(channel: Channel) -> Self {
+        Self {
+            client: NotificationServiceClient::new(channel),
+        }
+    }
+}
+
+fn template(template: Template) -> EmailTemplate {
+    match template {
+        Template::EmailCode => EmailTemplate::EmailCode,
+        Template::MfaEnabled => EmailTemplate::MfaEnabled,
+        Template::MfaDisabled => EmailTemplate::MfaDisabled,
+    }
+}
+
+#[async_trait]
+impl Mailer for GrpcMailer {
+    async fn enqueue(&self, email: OutgoingEmail) -> Result<(), RemoteError> {
+        let params = email
+            .exposed_params()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let request = EnqueueEmailRequest {
+            template: template(email.template).into(),
+            recipient: email.recipient.as_str().to_string(),
+            params,
+            idempotency_key: email.idempotency_key.clone(),
+        };
+        self.client
+            .clone()
+            .enqueue_email(request)
+            .await
+            .map_err(|s| remote_error(NOTIFICATION, &s))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use countersign_proto::auth::v1::{Member, Organization};
+
+    use super::*;
+
+    #[test]
+    fn remote_error_sorts_codes() {
+        let of = |code| remote_error(AUTH, &Status::new(code, "x"));
+
+        assert!(matches!(
+            of(Code::Unauthenticated),
+            RemoteError::Unauthenticated(_)
+        ));
+        assert!(matches!(
+            of(Code::DeadlineExceeded),
+            RemoteError::Unavailable(_)
+        ));
+        assert!(matches!(of(Code::Internal), RemoteError::Failed { .. }));
+    }
+
+    #[test]
+    fn caller_refuses_reply_without_member() {
+        let reply = ValidateSessionResponse {
+            organization: Some(Organization::default()),
+            ..Default::default()
+        };
+
+        assert!(matches!(caller(reply), Err(RemoteError::Failed { .. })));
+    }
+
+    #[test]
+    fn caller_reads_member_and_plan() {
+        let reply = ValidateSessionResponse {
+            member: Some(Member {
+                id: "m1".into(),
+                email: "ada@example.com".into(),
+                ..Default::default()
+            }),
+            organization: Some(Organization {
+                plan: "essential".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+
+        let caller = caller(reply).unwrap();
+
+        assert_eq!(
+            (caller.member_id.as_str(), caller.plan.as_str()),
+            ("m1", "essential")
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! Conversions between prost messages and domain values. Malformed input
+//! fails here as INVALID_ARGUMENT naming its field.
+
+use secrecy::ExposeSecret;
+use tonic::{Status, metadata::MetadataMap};
+
+use countersign_kit::{clock::timestamp, grpc::bearer, status::invalid_argument};
+use countersign_proto::mfa::v1::{
+    BeginEnrollmentResponse, GetStatusResponse, SendEmailCodeRequest, VerifyFactorRequest,
+};
+
+use crate::{
+    code::Code,
+    domain::{Enrollment, MfaStatus, SessionError},
+    model::{EmailAddress, MemberId, Method, SessionToken},
+};
+
+/// The session token of `authorization: Bearer` metadata, if well-formed.
+pub fn session_token(metadata: &MetadataMap) -> Result<SessionToken, SessionError> {
+    bearer(metadata)
+        .and_then(SessionToken::parse)
+        .ok_or(SessionError::MissingToken)
+}
+
+/// The normalized code of field `code`.
+pub fn code(text: &str) -> Result<Code, Status> {
+    Code::parse(text).map_err(|e| invalid_argument("code", &e.to_string()))
+}
+
+/// The member id of field `member_id`.
+pub fn member_id(text: &str) -> Result<MemberId, Status> {
+    MemberId::parse(text).map_err(|e| invalid_argument("member_id", &e.to_string()))
+}
+
+/// What VerifyFactor asks.
+pub struct VerifyInput {
+    pub member: MemberId,
+    pub method: Method,
+    pub code: Code,
+}
+
+impl TryFrom<VerifyFactorRequest> for VerifyInput {
+    type Error = Status;
+
+    fn try_from(request: VerifyFactorRequest) -> Result<Self, Status> {
+        Ok(Self {
+            member: member_id(&request.member_id)?,
+            method: Method::parse(&request.method)
+                .map_err(|e| invalid_argument("method", &e.to_string()))?,
+            code: code(&request.code)?,
+        })
+    }
+}
+
+/// What SendEmailCode asks.
+pub struct SendCodeInput {
+    pub member: MemberId,
+    pub email: EmailAddress,
+}
+
+impl TryFrom<SendEmailCodeRequest> for SendCodeInput {
+    type Error = Status;
+
+    fn try_from(request: SendEmailCodeRequest) -> Result<Self, Status> {
+        Ok(Self {
+            member: member_id(&request.member_id)?,
+            email: EmailAddress::parse(&request.email)
+                .map_err(|e| invalid_argument("email", &e.to_string()))?,
+        })
+    }
+}
+
+/// Wire names of methods.
+pub fn method_names(methods: &[Method]) -> Vec<String> {
+    methods.iter().map(|m| m.name().to_string()).collect()
+}
+
+impl From<MfaStatus> for GetStatusResponse {
+    fn from(status: MfaStatus) -> Self {
+        Self {
+            enabled: status.enabled,
+            factors: method_names(&status.factors),
+            enrollment_pending: status.enrollment_pending,
+        }
+    }
+}
+
+impl From<Enrollment> for BeginEnrollmentResponse {
+    fn from(enrollment: Enrollment) -> Self {
+        Self {
+            secret: enrollment.secret.expose_secret().to_string(),
+            otpauth_uri: enrollment.uri.expose_secret().to_string(),
+            qr_png: enrollment.qr_png.expose_secret().clone(),
+            expire_time: Some(timestamp(enrollment.expires_at_ms)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::{Code as StatusCode, metadata::MetadataValue};
+    use tonic_types::StatusExt;
+
+    use super::*;
+
+    fn request(method: &str, code: &str) -> VerifyFactorRequest {
+        VerifyFactorRequest {
+            member_id: "m1".into(),
+            method: method.into(),
+            code: code.into(),
+        }
+    }
+
+    fn violated_field(status: &Status) -> String {
+        let details = status.get_error_details();
+        details.bad_request().unwrap().field_violations[0]
+            .field
+            .clone()
+    }
+
+    #[test]
+    fn verify_input_names_code_field_when_code_is_malformed() {
+        let status = VerifyInput::try_from(request("totp", "１２３４５６"))
+            .err()
+            .unwrap();
+
+        assert_eq!(status.code(), StatusCode::InvalidArgument);
+        assert_eq!(violated_field(&status), "code");
+    }
+
+    #[test]
+    fn verify_input_names_method_field_when_method_is_unknown() {
+        let status = VerifyInput::try_from(request("sms", "123456"))
+            .err()
+            .unwrap();
+
+        assert_eq!(violated_field(&status), "method");
+    }
+
+    #[test]
+    fn verify_input_keeps_leading_zero() {
+        let input = VerifyInput::try_from(request("email_code", "012-345")).unwrap();
+
+        assert_eq!(input.code.as_bytes(), b"012345");
+        assert_eq!(input.method, Method::EmailCode);
+    }
+
+    #[test]
+    fn session_token_refuses_missing_and_malformed_bearer() {
+        let mut metadata = MetadataMap::new();
+        assert!(matches!(
+            session_token(&metadata),
+            Err(SessionError::MissingToken)
+        ));
+
+        metadata.insert("authorization", MetadataValue::from_static("Bearer a b"));
+        assert!(session_token(&metadata).is_err());
+
+        metadata.insert(
+            "authorization",
+            MetadataValue::from_static("Bearer abc_123"),
+        );
+        assert_eq!(session_token(&metadata).unwrap().expose(), "abc_123");
+    }
+}

@@ -1,0 +1,76 @@
+//! MfaInternalService: what the auth service asks during a login. It is
+//! unauthenticated at the gRPC level; deployments keep it internal with
+//! NetworkPolicies and gateway routes.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use countersign_kit::clock::timestamp;
+use countersign_proto::mfa::v1::{
+    GetFactorsRequest, GetFactorsResponse, SendEmailCodeRequest, SendEmailCodeResponse,
+    VerifyFactorRequest, VerifyFactorResponse, mfa_internal_service_server::MfaInternalService,
+};
+
+use super::convert::{SendCodeInput, VerifyInput, member_id, method_names};
+use crate::domain::Mfa;
+
+/// The internal gRPC service.
+pub struct InternalApi {
+    mfa: Arc<Mfa>,
+}
+
+impl InternalApi {
+    /// The service over the domain.
+    pub fn new(mfa: Arc<Mfa>) -> Self {
+        Self { mfa }
+    }
+}
+
+#[tonic::async_trait]
+impl MfaInternalService for InternalApi {
+    async fn get_factors(
+        &self,
+        request: Request<GetFactorsRequest>,
+    ) -> Result<Response<GetFactorsResponse>, Status> {
+        let message = request.into_inner();
+
+        let member = member_id(&message.member_id)?;
+
+        let factors = self.mfa.factors(&member).await?;
+
+        Ok(Response::new(GetFactorsResponse {
+            factors: method_names(&factors),
+        }))
+    }
+
+    async fn verify_factor(
+        &self,
+        request: Request<VerifyFactorRequest>,
+    ) -> Result<Response<VerifyFactorResponse>, Status> {
+        let message = request.into_inner();
+
+        let input = VerifyInput::try_from(message)?;
+
+        self.mfa
+            .verify(&input.member, input.method, &input.code)
+            .await?;
+
+        Ok(Response::new(VerifyFactorResponse {}))
+    }
+
+    async fn send_email_code(
+        &self,
+        request: Request<SendEmailCodeRequest>,
+    ) -> Result<Response<SendEmailCodeResponse>, Status> {
+        let message = request.into_inner();
+
+        let input = SendCodeInput::try_from(message)?;
+
+        let expires_at_ms = self.mfa.send_email_code(&input.member, input.email).await?;
+
+        Ok(Response::new(SendEmailCodeResponse {
+            expire_time: Some(timestamp(expires_at_ms)),
+        }))
+    }
+}

@@ -1,0 +1,223 @@
+//! The one place where errors become `tonic::Status`. Authentication
+//! failures leave with one constant message per RPC whatever the cause;
+//! unreachable storage or services leave as UNAVAILABLE; our own faults are
+//! logged once here and leave as "internal error".
+
+use tonic::Status;
+
+use countersign_kit::status::{internal, unavailable};
+
+use crate::{
+    domain::{
+        BeginError, ConfirmError, DisableError, FactorsError, SendCodeError, SessionError,
+        StatusError, VerifyError,
+    },
+    ports::RemoteError,
+    store::StoreError,
+};
+
+/// UNAUTHENTICATED message of GetStatus.
+pub const GET_STATUS_DENIED: &str = "session is not valid";
+/// UNAUTHENTICATED message of BeginEnrollment.
+pub const BEGIN_ENROLLMENT_DENIED: &str = "session is not valid";
+/// UNAUTHENTICATED message of ConfirmEnrollment.
+pub const CONFIRM_ENROLLMENT_DENIED: &str = "session or code not accepted";
+/// UNAUTHENTICATED message of Disable.
+pub const DISABLE_DENIED: &str = "session or code not accepted";
+/// UNAUTHENTICATED message of VerifyFactor.
+pub const VERIFY_FACTOR_DENIED: &str = "code not accepted";
+/// FAILED_PRECONDITION message when MFA is on already.
+pub const ALREADY_ON: &str = "MFA is already on";
+/// FAILED_PRECONDITION message when MFA is off.
+pub const NOT_ON: &str = "MFA is not on";
+/// FAILED_PRECONDITION message when no enrollment waits.
+pub const NOT_BEGUN: &str = "no enrollment has been begun, or it has lapsed";
+
+fn session(error: SessionError, denied: &'static str) -> Status {
+    match error {
+        SessionError::MissingToken | SessionError::Auth(RemoteError::Unauthenticated(_)) => {
+            Status::unauthenticated(denied)
+        }
+        SessionError::Auth(remote) => remote_status(remote),
+    }
+}
+
+fn remote_status(error: RemoteError) -> Status {
+    match error {
+        RemoteError::Unavailable(_) => unavailable(),
+        other => internal(&other),
+    }
+}
+
+fn store(error: StoreError) -> Status {
+    match error {
+        StoreError::Unavailable(cause) => {
+            tracing::warn!(error = %cause, "storage unreachable");
+            unavailable()
+        }
+        failed @ StoreError::Failed(_) => internal(&failed),
+    }
+}
+
+impl From<StatusError> for Status {
+    fn from(error: StatusError) -> Self {
+        match error {
+            StatusError::Session(e) => session(e, GET_STATUS_DENIED),
+            StatusError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<BeginError> for Status {
+    fn from(error: BeginError) -> Self {
+        match error {
+            BeginError::Session(e) => session(e, BEGIN_ENROLLMENT_DENIED),
+            BeginError::PlanTooLow(denied) => Status::failed_precondition(denied.to_string()),
+            BeginError::AlreadyOn => Status::failed_precondition(ALREADY_ON),
+            BeginError::Store(e) => store(e),
+            e @ BeginError::Internal(_) => internal(&e),
+        }
+    }
+}
+
+impl From<ConfirmError> for Status {
+    fn from(error: ConfirmError) -> Self {
+        match error {
+            ConfirmError::Session(e) => session(e, CONFIRM_ENROLLMENT_DENIED),
+            ConfirmError::NotBegun => Status::failed_precondition(NOT_BEGUN),
+            ConfirmError::AlreadyOn => Status::failed_precondition(ALREADY_ON),
+            ConfirmError::WrongCode | ConfirmError::CodeReused => {
+                Status::unauthenticated(CONFIRM_ENROLLMENT_DENIED)
+            }
+            ConfirmError::Store(e) => store(e),
+            e @ ConfirmError::Internal(_) => internal(&e),
+        }
+    }
+}
+
+impl From<DisableError> for Status {
+    fn from(error: DisableError) -> Self {
+        match error {
+            DisableError::Session(e) => session(e, DISABLE_DENIED),
+            DisableError::NotOn => Status::failed_precondition(NOT_ON),
+            DisableError::WrongCode | DisableError::CodeReused => {
+                Status::unauthenticated(DISABLE_DENIED)
+            }
+            DisableError::Store(e) => store(e),
+            e @ DisableError::Internal(_) => internal(&e),
+        }
+    }
+}
+
+impl From<FactorsError> for Status {
+    fn from(error: FactorsError) -> Self {
+        match error {
+            FactorsError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<VerifyError> for Status {
+    fn from(error: VerifyError) -> Self {
+        match error {
+            VerifyError::NoFactor
+            | VerifyError::WrongCode
+            | VerifyError::CodeReused
+            | VerifyError::CodeMissing
+            | VerifyError::TooManyGuesses => Status::unauthenticated(VERIFY_FACTOR_DENIED),
+            VerifyError::Store(e) => store(e),
+            e @ VerifyError::Internal(_) => internal(&e),
+        }
+    }
+}
+
+impl From<SendCodeError> for Status {
+    fn from(error: SendCodeError) -> Self {
+        match error {
+            SendCodeError::Store(e) => store(e),
+            SendCodeError::Mail(e) => remote_status(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+
+    #[test]
+    fn confirm_error_gives_one_message_for_every_authentication_failure() {
+        let causes = [
+            ConfirmError::Session(SessionError::MissingToken),
+            ConfirmError::Session(SessionError::Auth(RemoteError::Unauthenticated("auth"))),
+            ConfirmError::WrongCode,
+            ConfirmError::CodeReused,
+        ];
+
+        for cause in causes {
+            let status = Status::from(cause);
+
+            assert_eq!(status.code(), Code::Unauthenticated);
+            assert_eq!(status.message(), CONFIRM_ENROLLMENT_DENIED);
+        }
+    }
+
+    #[test]
+    fn verify_error_hides_cause_of_refusal() {
+        for cause in [
+            VerifyError::NoFactor,
+            VerifyError::TooManyGuesses,
+            VerifyError::CodeMissing,
+        ] {
+            let status = Status::from(cause);
+
+            assert_eq!(status.code(), Code::Unauthenticated);
+            assert_eq!(status.message(), VERIFY_FACTOR_DENIED);
+        }
+    }
+
+    #[test]
+    fn unreachable_dependencies_give_unavailable() {
+        let io = || Box::new(std::io::Error::other("down"));
+        let statuses = [
+            Status::from(StatusError::Session(SessionError::Auth(
+                RemoteError::Unavailable("auth"),
+            ))),
+            Status::from(VerifyError::Store(StoreError::Unavailable(io()))),
+            Status::from(SendCodeError::Mail(RemoteError::Unavailable(
+                "notification",
+            ))),
+        ];
+
+        for status in statuses {
+            assert_eq!(status.code(), Code::Unavailable);
+        }
+    }
+
+    #[test]
+    fn internal_faults_give_constant_message() {
+        let failed = StoreError::Failed(Box::new(std::io::Error::other("syntax error at SELECT")));
+
+        let status = Status::from(DisableError::Store(failed));
+
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn preconditions_name_what_is_missing() {
+        assert_eq!(
+            Status::from(BeginError::AlreadyOn).message(),
+            "MFA is already on"
+        );
+        assert_eq!(
+            Status::from(DisableError::NotOn).code(),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            Status::from(ConfirmError::NotBegun).code(),
+            Code::FailedPrecondition
+        );
+    }
+}

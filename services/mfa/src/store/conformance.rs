@@ -1,0 +1,339 @@
+//! The checks every storage backend must pass, so that Redis and the
+//! in-process store, Postgres and SQLite behave alike. They are tests that
+//! live in the library (feature `conformance`) so the workspace's test crate
+//! can run them against real servers; each one panics on a failed check.
+//!
+//! Every check makes its own random member ids, so checks may share a store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use rand::{Rng, RngCore, rngs::OsRng};
+
+use super::{Activation, CodeOutcome, CodeStore, FactorStore, StoredEnrollment};
+use crate::{code::CodeDigest, crypto::Sealed, model::MemberId};
+
+/// Code lifetime used by the checks.
+pub const TTL: Duration = Duration::from_secs(600);
+/// Guesses allowed by the checks.
+pub const MAX_GUESSES: u32 = 5;
+/// The clock reading at which the factor checks run, in ms.
+const NOW_MS: i64 = 1_700_000_000_000;
+
+/// A member id no other check uses.
+pub fn fresh_member() -> MemberId {
+    MemberId::parse(&format!("conformance-{:016x}", OsRng.r#gen::<u64>())).unwrap()
+}
+
+fn digest() -> CodeDigest {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    CodeDigest(bytes)
+}
+
+/// Runs every code-store check. `let_time_pass` must make at least the
+/// given duration pass for the store: advance its clock, or wait.
+pub async fn code_store(store: &dyn CodeStore, let_time_pass: impl AsyncFnOnce(Duration)) {
+    code_store_accepts_right_code_once(store).await;
+    code_store_refuses_right_code_after_max_guesses(store).await;
+    code_store_keeps_guess_count_across_resend(store).await;
+    code_store_replaces_earlier_code(store).await;
+    code_store_keeps_members_apart(store).await;
+    code_store_accepts_one_of_concurrent_checks(store).await;
+    code_store_forgets_code_after_ttl(store, Duration::from_millis(50), let_time_pass).await;
+}
+
+/// A right code is accepted once, then missing.
+pub async fn code_store_accepts_right_code_once(store: &dyn CodeStore) {
+    let (member, right) = (fresh_member(), digest());
+    assert_eq!(
+        store.check(&member, &right, MAX_GUESSES).await.unwrap(),
+        CodeOutcome::Missing
+    );
+    store.issue(&member, &right, TTL).await.unwrap();
+
+    let first = store.check(&member, &right, MAX_GUESSES).await.unwrap();
+    let second = store.check(&member, &right, MAX_GUESSES).await.unwrap();
+
+    assert_eq!(first, CodeOutcome::Accepted);
+    assert_eq!(second, CodeOutcome::Missing);
+}
+
+/// After `MAX_GUESSES` wrong guesses even the right code is refused.
+pub async fn code_store_refuses_right_code_after_max_guesses(store: &dyn CodeStore) {
+    let (member, right) = (fresh_member(), digest());
+    store.issue(&member, &right, TTL).await.unwrap();
+
+    for _ in 0..MAX_GUESSES {
+        let wrong = store.check(&member, &digest(), MAX_GUESSES).await.unwrap();
+        assert_eq!(wrong, CodeOutcome::Wrong);
+    }
+    let outcome = store.check(&member, &right, MAX_GUESSES).await.unwrap();
+
+    assert_eq!(outcome, CodeOutcome::Exhausted);
+}
+
+/// A resend replaces the code but not the count of wrong guesses.
+pub async fn code_store_keeps_guess_count_across_resend(store: &dyn CodeStore) {
+    let (member, resent) = (fresh_member(), digest());
+    store.issue(&member, &digest(), TTL).await.unwrap();
+    for _ in 0..MAX_GUESSES {
+        store.check(&member, &digest(), MAX_GUESSES).await.unwrap();
+    }
+
+    store.issue(&member, &resent, TTL).await.unwrap();
+    let outcome = store.check(&member, &resent, MAX_GUESSES).await.unwrap();
+
+    assert_eq!(outcome, CodeOutcome::Exhausted);
+}
+
+/// Only the latest code issued is accepted.
+pub async fn code_store_replaces_earlier_code(store: &dyn CodeStore) {
+    let (member, first, second) = (fresh_member(), digest(), digest());
+    store.issue(&member, &first, TTL).await.unwrap();
+
+    store.issue(&member, &second, TTL).await.unwrap();
+
+    assert_eq!(
+        store.check(&member, &first, MAX_GUESSES).await.unwrap(),
+        CodeOutcome::Wrong
+    );
+    assert_eq!(
+        store.check(&member, &second, MAX_GUESSES).await.unwrap(),
+        CodeOutcome::Accepted
+    );
+}
+
+/// One member's code is nothing to another member.
+pub async fn code_store_keeps_members_apart(store: &dyn CodeStore) {
+    let (owner, other, code) = (fresh_member(), fresh_member(), digest());
+    store.issue(&owner, &code, TTL).await.unwrap();
+
+    let outcome = store.check(&other, &code, MAX_GUESSES).await.unwrap();
+
+    assert_eq!(outcome, CodeOutcome::Missing);
+    assert_eq!(
+        store.check(&owner, &code, MAX_GUESSES).await.unwrap(),
+        CodeOutcome::Accepted
+    );
+}
+
+/// Of several simultaneous checks of the right code, exactly one succeeds.
+pub async fn code_store_accepts_one_of_concurrent_checks(store: &dyn CodeStore) {
+    let (member, right) = (fresh_member(), digest());
+    store.issue(&member, &right, TTL).await.unwrap();
+
+    let outcomes = tokio::join!(
+        store.check(&member, &right, MAX_GUESSES),
+        store.check(&member, &right, MAX_GUESSES),
+        store.check(&member, &right, MAX_GUESSES),
+        store.check(&member, &right, MAX_GUESSES),
+    );
+
+    let outcomes = [outcomes.0, outcomes.1, outcomes.2, outcomes.3].map(|o| o.unwrap());
+    let accepted = outcomes
+        .iter()
+        .filter(|o| **o == CodeOutcome::Accepted)
+        .count();
+    assert_eq!(accepted, 1, "{outcomes:?}");
+}
+
+/// A code issued with `ttl` is missing once `ttl` has passed.
+pub async fn code_store_forgets_code_after_ttl(
+    store: &dyn CodeStore,
+    ttl: Duration,
+    let_time_pass: impl AsyncFnOnce(Duration),
+) {
+    let (member, right) = (fresh_member(), digest());
+    store.issue(&member, &right, ttl).await.unwrap();
+
+    let_time_pass(ttl + Duration::from_millis(10)).await;
+    let outcome = store.check(&member, &right, MAX_GUESSES).await.unwrap();
+
+    assert_eq!(outcome, CodeOutcome::Missing);
+}
+
+/// Runs every factor-store check.
+pub async fn factor_store(store: &dyn FactorStore) {
+    factor_store_activates_enrollment_once(store).await;
+    factor_store_keeps_factor_when_enrollment_replaced(store).await;
+    factor_store_hides_lapsed_enrollment(store).await;
+    factor_store_refuses_activation_when_already_on(store).await;
+    factor_store_accepts_each_step_once(store).await;
+    factor_store_accepts_one_of_concurrent_steps(store).await;
+    factor_store_removes_factor_only_with_fresh_step(store).await;
+}
+
+fn sealed() -> Sealed {
+    let mut ciphertext = vec![0u8; 36];
+    let mut nonce = vec![0u8; 12];
+    OsRng.fill_bytes(&mut ciphertext);
+    OsRng.fill_bytes(&mut nonce);
+    Sealed {
+        key_id: "k1".to_string(),
+        ciphertext,
+        nonce,
+    }
+}
+
+fn enrollment() -> StoredEnrollment {
+    StoredEnrollment {
+        sealed: sealed(),
+        expires_at_ms: NOW_MS + 600_000,
+    }
+}
+
+async fn enabled_member(store: &dyn FactorStore, step: i64) -> (MemberId, StoredEnrollment) {
+    let (member, pending) = (fresh_member(), enrollment());
+    store
+        .put_enrollment(&member, &pending, NOW_MS)
+        .await
+        .unwrap();
+    let nonce = &pending.sealed.nonce;
+    let activated = store.activate(&member, nonce, step, NOW_MS).await.unwrap();
+    assert_eq!(activated, Activation::Activated);
+    (member, pending)
+}
+
+/// A confirmed enrollment becomes the factor, exactly once.
+pub async fn factor_store_activates_enrollment_once(store: &dyn FactorStore) {
+    let (member, pending) = (fresh_member(), enrollment());
+    store
+        .put_enrollment(&member, &pending, NOW_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.enrollment(&member, NOW_MS).await.unwrap(),
+        Some(pending.clone())
+    );
+
+    let nonce = &pending.sealed.nonce;
+    let first = store.activate(&member, nonce, 100, NOW_MS).await.unwrap();
+    let second = store.activate(&member, nonce, 101, NOW_MS).await.unwrap();
+
+    assert_eq!(first, Activation::Activated);
+    assert_eq!(second, Activation::NoEnrollment);
+    let factor = store.factor(&member).await.unwrap().unwrap();
+    assert_eq!(factor.sealed, pending.sealed);
+    assert_eq!((factor.last_step, factor.enabled_at_ms), (100, NOW_MS));
+    assert_eq!(store.enrollment(&member, NOW_MS).await.unwrap(), None);
+}
+
+/// A new enrollment replaces only the pending one: activating the old
+/// one then fails, and an active factor is never touched.
+pub async fn factor_store_keeps_factor_when_enrollment_replaced(store: &dyn FactorStore) {
+    let (member, first) = (fresh_member(), enrollment());
+    store.put_enrollment(&member, &first, NOW_MS).await.unwrap();
+
+    let second = enrollment();
+    store
+        .put_enrollment(&member, &second, NOW_MS)
+        .await
+        .unwrap();
+
+    let stale = store
+        .activate(&member, &first.sealed.nonce, 1, NOW_MS)
+        .await
+        .unwrap();
+    assert_eq!(stale, Activation::NoEnrollment);
+    assert_eq!(
+        store.enrollment(&member, NOW_MS).await.unwrap(),
+        Some(second)
+    );
+
+    let (enabled, active) = enabled_member(store, 5).await;
+    store
+        .put_enrollment(&enabled, &enrollment(), NOW_MS)
+        .await
+        .unwrap();
+    let factor = store.factor(&enabled).await.unwrap().unwrap();
+    assert_eq!(factor.sealed, active.sealed);
+}
+
+/// An enrollment past its expiry is neither shown nor activated.
+pub async fn factor_store_hides_lapsed_enrollment(store: &dyn FactorStore) {
+    let (member, pending) = (fresh_member(), enrollment());
+    store
+        .put_enrollment(&member, &pending, NOW_MS)
+        .await
+        .unwrap();
+    let later = pending.expires_at_ms;
+
+    let shown = store.enrollment(&member, later).await.unwrap();
+    let activated = store
+        .activate(&member, &pending.sealed.nonce, 1, later)
+        .await
+        .unwrap();
+
+    assert_eq!(shown, None);
+    assert_eq!(activated, Activation::NoEnrollment);
+    assert_eq!(store.factor(&member).await.unwrap(), None);
+}
+
+/// A member with a factor cannot activate a second one.
+pub async fn factor_store_refuses_activation_when_already_on(store: &dyn FactorStore) {
+    let (member, active) = enabled_member(store, 5).await;
+    let pending = enrollment();
+    store
+        .put_enrollment(&member, &pending, NOW_MS)
+        .await
+        .unwrap();
+
+    let activated = store
+        .activate(&member, &pending.sealed.nonce, 9, NOW_MS)
+        .await
+        .unwrap();
+
+    assert_eq!(activated, Activation::AlreadyOn);
+    let factor = store.factor(&member).await.unwrap().unwrap();
+    assert_eq!((factor.sealed, factor.last_step), (active.sealed, 5));
+}
+
+/// Each step is accepted once, and never one at or before the last.
+pub async fn factor_store_accepts_each_step_once(store: &dyn FactorStore) {
+    let (member, _) = enabled_member(store, 10).await;
+
+    assert!(
+        !store.use_step(&member, 10).await.unwrap(),
+        "confirming step reused"
+    );
+    assert!(store.use_step(&member, 11).await.unwrap());
+    assert!(!store.use_step(&member, 11).await.unwrap(), "step reused");
+    assert!(
+        !store.use_step(&member, 9).await.unwrap(),
+        "older step accepted"
+    );
+    assert!(
+        !store.use_step(&fresh_member(), 12).await.unwrap(),
+        "no factor"
+    );
+    assert_eq!(store.factor(&member).await.unwrap().unwrap().last_step, 11);
+}
+
+/// Of several simultaneous uses of one step, exactly one succeeds.
+pub async fn factor_store_accepts_one_of_concurrent_steps(store: &dyn FactorStore) {
+    let (member, _) = enabled_member(store, 10).await;
+
+    let used = tokio::join!(
+        store.use_step(&member, 11),
+        store.use_step(&member, 11),
+        store.use_step(&member, 11),
+        store.use_step(&member, 11),
+    );
+
+    let used = [used.0, used.1, used.2, used.3].map(|u| u.unwrap());
+    assert_eq!(used.iter().filter(|u| **u).count(), 1, "{used:?}");
+}
+
+/// Removing a factor needs a step later than the last used.
+pub async fn factor_store_removes_factor_only_with_fresh_step(store: &dyn FactorStore) {
+    let (member, _) = enabled_member(store, 10).await;
+
+    let replayed = store.remove_factor(&member, 10).await.unwrap();
+    let fresh = store.remove_factor(&member, 11).await.unwrap();
+    let again = store.remove_factor(&member, 12).await.unwrap();
+
+    assert!(!replayed && fresh && !again);
+    assert_eq!(store.factor(&member).await.unwrap(), None);
+}

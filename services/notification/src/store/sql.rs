@@ -1,0 +1,262 @@
+//! The outbox in SQL, one set of portable queries for Postgres and SQLite
+//! through sqlx's `Any` driver.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use sqlx::{AnyPool, Row, any::AnyRow, migrate::Migrator};
+
+use countersign_kit::db::{self, DbConfig, DbError, Migrations};
+
+use super::{Claimed, Delivery, Due, Enqueued, MessageId, OutboxStore, State, StoreError};
+use crate::email::{EmailRequest, Params, Recipient, Template};
+
+static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The parameters column of a message that no longer needs them.
+const NO_PARAMS: &str = "{}";
+
+/// The outbox in a Postgres schema or a SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqlOutboxStore {
+    pool: AnyPool,
+}
+
+impl SqlOutboxStore {
+    /// Connects to the database of `config` and migrates it.
+    pub async fn connect(config: &DbConfig) -> Result<Self, DbError> {
+        let migrations = Migrations {
+            postgres: &POSTGRES,
+            sqlite: &SQLITE,
+        };
+        let pool = db::connect(config, &migrations).await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool; later calls fail as unavailable.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqlOutboxStore {
+    async fn enqueue(&self, email: &EmailRequest, now: i64) -> Result<Enqueued, StoreError> {
+        let id = MessageId::new(now);
+        let params = serde_json::to_string(email.params.as_map()).map_err(StoreError::Encode)?;
+        let inserted = sqlx::query(
+            "INSERT INTO outbox (id, idempotency_key, template, recipient, params, state, \
+             attempt_count, next_attempt_at, enqueued_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(email.idempotency_key.as_str())
+        .bind(email.template.as_str())
+        .bind(email.recipient.as_str())
+        .bind(params)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1")
+            .bind(email.idempotency_key.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Enqueued {
+            id: message_id(&row)?,
+            created: inserted.rows_affected() == 1,
+        })
+    }
+
+    async fn delivery(&self, id: MessageId) -> Result<Option<Delivery>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, template, state, attempt_count, enqueued_at, sent_at, last_error \
+             FROM outbox WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(delivery).transpose()
+    }
+
+    async fn due(&self, now: i64, limit: u32) -> Result<Vec<Due>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, next_attempt_at FROM outbox \
+             WHERE state = 'pending' AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Due {
+                    id: message_id(row)?,
+                    next_attempt_at: row.try_get("next_attempt_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim(&self, due: &Due, lease_until: i64) -> Result<Option<Claimed>, StoreError> {
+        // The due time read earlier must still be there: of two workers that
+        // read the same row, only the first update matches.
+        let row = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1, attempt_count = attempt_count + 1 \
+             WHERE id = $2 AND state = 'pending' AND next_attempt_at = $3 \
+             RETURNING template, recipient, params, attempt_count",
+        )
+        .bind(lease_until)
+        .bind(due.id.to_string())
+        .bind(due.next_attempt_at)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| claimed(due.id, &row)).transpose()
+    }
+
+    async fn mark_sent(&self, id: MessageId, attempt: u32, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'sent', sent_at = $1, params = $2, last_error = NULL \
+             WHERE id = $3 AND state = 'pending' AND attempt_count = $4",
+        )
+        .bind(now)
+        .bind(NO_PARAMS)
+        .bind(id.to_string())
+        .bind(i64::from(attempt))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn reschedule(
+        &self,
+        id: MessageId,
+        attempt: u32,
+        next_attempt_at: i64,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1, last_error = $2 \
+             WHERE id = $3 AND state = 'pending' AND attempt_count = $4",
+        )
+        .bind(next_attempt_at)
+        .bind(error)
+        .bind(id.to_string())
+        .bind(i64::from(attempt))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn mark_failed(
+        &self,
+        id: MessageId,
+        attempt: u32,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'failed', params = $1, last_error = $2 \
+             WHERE id = $3 AND state = 'pending' AND attempt_count = $4",
+        )
+        .bind(NO_PARAMS)
+        .bind(error)
+        .bind(id.to_string())
+        .bind(i64::from(attempt))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+fn message_id(row: &AnyRow) -> Result<MessageId, StoreError> {
+    let id: String = row.try_get("id")?;
+    MessageId::parse(&id).ok_or(StoreError::Corrupt("id"))
+}
+
+fn template(row: &AnyRow) -> Result<Template, StoreError> {
+    let name: String = row.try_get("template")?;
+    Template::from_name(&name).ok_or(StoreError::Corrupt("template"))
+}
+
+fn count(row: &AnyRow) -> Result<u32, StoreError> {
+    let count: i64 = row.try_get("attempt_count")?;
+    u32::try_from(count).map_err(|_| StoreError::Corrupt("attempt_count"))
+}
+
+fn delivery(row: &AnyRow) -> Result<Delivery, StoreError> {
+    let state: String = row.try_get("state")?;
+    Ok(Delivery {
+        id: message_id(row)?,
+        template: template(row)?,
+        state: State::from_name(&state).ok_or(StoreError::Corrupt("state"))?,
+        attempt_count: count(row)?,
+        enqueued_at: row.try_get("enqueued_at")?,
+        sent_at: row.try_get("sent_at")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+fn claimed(id: MessageId, row: &AnyRow) -> Result<Claimed, StoreError> {
+    let recipient: String = row.try_get("recipient")?;
+    let params: String = row.try_get("params")?;
+    let params: BTreeMap<String, String> =
+        serde_json::from_str(&params).map_err(|_| StoreError::Corrupt("params"))?;
+    Ok(Claimed {
+        id,
+        template: template(row)?,
+        recipient: Recipient::parse(&recipient).map_err(|_| StoreError::Corrupt("recipient"))?,
+        params: Params::from_stored(params),
+        attempt: count(row)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance;
+
+    async fn fresh() -> SqlOutboxStore {
+        let config = DbConfig::with_schema("notification");
+        SqlOutboxStore::connect(&config).await.unwrap()
+    }
+
+    /// One test per conformance check, on a fresh in-memory SQLite store.
+    macro_rules! sqlite_conformance {
+        ($($check:ident),* $(,)?) => {$(
+            #[tokio::test]
+            async fn $check() {
+                conformance::$check(&fresh().await).await;
+            }
+        )*};
+    }
+
+    sqlite_conformance!(
+        enqueue_is_idempotent_by_key,
+        enqueued_message_is_pending_and_due,
+        delivery_is_none_for_unknown_id,
+        due_lists_earliest_first_within_limit,
+        claim_is_won_by_exactly_one_claimer,
+        claimed_message_is_not_due_until_lease_ends,
+        expired_lease_can_be_claimed_again,
+        sent_message_records_time_and_drops_params,
+        rescheduled_message_records_error_and_due_time,
+        failed_message_is_never_due_again,
+        stale_claim_cannot_record_outcome,
+    );
+
+    #[tokio::test]
+    async fn delivery_unavailable_when_pool_closed() {
+        let store = fresh().await;
+        store.close().await;
+
+        let result = store.delivery(MessageId::new(0)).await;
+
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "{result:?}"
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! The words of each email, as plain text and HTML. Every parameter is
+//! HTML-escaped before it enters the HTML part. The text stays ASCII with
+//! short lines so that it travels unencoded (7bit) and reads as written.
+
+use std::fmt::Write as _;
+
+use crate::email::{Params, Template};
+
+/// The product name shown in every email.
+pub const PRODUCT: &str = "Countersign";
+
+/// An email ready to be addressed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The subject line; never holds a secret.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part.
+    pub html: String,
+}
+
+/// The bodies may hold a code: debug output shows the subject only.
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored message lacks a parameter its template needs.
+#[derive(Debug, thiserror::Error)]
+#[error("parameter {0} missing")]
+pub struct MissingParam(pub &'static str);
+
+/// Renders `template` with `params`.
+pub fn render(template: Template, params: &Params) -> Result<Rendered, MissingParam> {
+    match template {
+        Template::EmailCode => email_code(params),
+        Template::MfaEnabled => Ok(notice(
+            format!("Two-step verification is on for your {PRODUCT} account"),
+            &[
+                &format!("Two-step verification was turned on for your {PRODUCT} account."),
+                "From now on, signing in asks for a code from your authenticator app\n\
+                 after your password.",
+                "If you did not do this, contact your administrator right away.",
+            ],
+        )),
+        Template::MfaDisabled => Ok(notice(
+            format!("Two-step verification is off for your {PRODUCT} account"),
+            &[
+                &format!("Two-step verification was turned off for your {PRODUCT} account."),
+                "Signing in now needs only your password.",
+                "If you did not do this, your account may be at risk: change your\n\
+                 password and contact your administrator right away.",
+            ],
+        )),
+    }
+}
+
+fn email_code(params: &Params) -> Result<Rendered, MissingParam> {
+    let code = params.get("code").ok_or(MissingParam("code"))?;
+    let minutes = params
+        .get("expire_minutes")
+        .ok_or(MissingParam("expire_minutes"))?;
+    let subject = format!("Your {PRODUCT} verification code");
+    let intro = format!("Use this code to finish signing in to {PRODUCT}:");
+    let expiry = format!(
+        "It expires in {minutes} minutes. Never share it: nobody from\n\
+         {PRODUCT} will ever ask you for it."
+    );
+    let ignore = "If you did not try to sign in, someone may know your password:\n\
+                  change it and tell your administrator.";
+    let text = format!("{intro}\n\n{code}\n\n{expiry}\n\n{ignore}\n");
+    let mut html = html_open(&subject);
+    paragraph(&mut html, &intro);
+    let _ = write!(
+        html,
+        "<p style=\"font-size:28px;font-weight:bold;letter-spacing:4px\">\n{}\n</p>\n",
+        escape(code)
+    );
+    paragraph(&mut html, &expiry);
+    paragraph(&mut html, ignore);
+    html.push_str(HTML_CLOSE);
+    Ok(Rendered {
+        subject,
+        text,
+        html,
+    })
+}
+
+fn notice(subject: String, paragraphs: &[&str]) -> Rendered {
+    let text = paragraphs.join("\n\n") + "\n";
+    let mut html = html_open(&subject);
+    for text in paragraphs {
+        paragraph(&mut html, text);
+    }
+    html.push_str(HTML_CLOSE);
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+const HTML_CLOSE: &str = "</body>\n</html>\n";
+
+fn html_open(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n\
+         </head>\n<body style=\"font-family:sans-serif\">\n",
+        escape(title)
+    )
+}
+
+fn paragraph(html: &mut String, text: &str) {
+    let _ = writeln!(html, "<p>{}</p>", escape(text));
+}
+
+/// Escapes the five characters that matter in HTML text and attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_params(code: &str) -> Params {
+        let given =
+            [("code", code), ("expire_minutes", "10")].map(|(k, v)| (k.to_string(), v.to_string()));
+        Params::for_template(Template::EmailCode, given).unwrap()
+    }
+
+    #[test]
+    fn email_code_puts_code_on_its_own_line_and_not_in_subject() {
+        let rendered = render(Template::EmailCode, &code_params("012345")).unwrap();
+
+        assert!(rendered.text.lines().any(|line| line == "012345"));
+        assert!(rendered.html.lines().any(|line| line == "012345"));
+        assert!(!rendered.subject.contains("012345"));
+        assert!(rendered.text.contains("10 minutes"));
+    }
+
+    #[test]
+    fn email_code_escapes_markup_in_html_part() {
+        let rendered = render(Template::EmailCode, &code_params("<b>&'\"")).unwrap();
+
+        assert!(rendered.html.contains("&lt;b&gt;&amp;&#39;&quot;"));
+        assert!(!rendered.html.contains("<b>"));
+    }
+
+    #[test]
+    fn render_fails_naming_param_when_stored_params_lack_it() {
+        let err = render(Template::EmailCode, &Params::default()).unwrap_err();
+
+        assert_eq!(err.0, "code");
+    }
+
+    #[test]
+    fn every_template_is_short_line_ascii_naming_the_product() {
+        for template in [
+            Template::EmailCode,
+            Template::MfaEnabled,
+            Template::MfaDisabled,
+        ] {
+            let rendered = render(template, &code_params("012345")).unwrap();
+
+            for part in [&rendered.subject, &rendered.text, &rendered.html] {
+                assert!(part.is_ascii(), "{template:?}");
+                assert!(part.lines().all(|l| l.len() <= 76), "{template:?}");
+            }
+            assert!(rendered.text.contains(PRODUCT));
+        }
+    }
+
+    #[test]
+    fn rendered_debug_hides_bodies() {
+        let rendered = render(Template::EmailCode, &code_params("918273")).unwrap();
+
+        assert!(!format!("{rendered:?}").contains("918273"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The storage traits' conformance checks, run against every backend: the
+//! SQL stores on Postgres and SQLite, the code store on Redis and in
+//! process.
+
+use std::{sync::Arc, time::Duration};
+
+use secrecy::SecretString;
+
+use countersign_auth::store::{SqlStore, conformance as auth, sql::MIGRATIONS};
+use countersign_kit::{
+    clock::ManualClock,
+    db::{self, DbConfig},
+};
+use countersign_mfa::store::{
+    conformance as mfa, memory::MemoryCodeStore, redis::RedisCodeStore, sql::SqlFactorStore,
+};
+use countersign_tests::stack::{Backend, Storage};
+
+fn db_config(backend: Backend, service: &str) -> (DbConfig, String) {
+    let storage = Storage::new(backend);
+    let config = DbConfig::with_schema(&format!("{}_{service}", storage.tag))
+        .with_url(&storage.database_url);
+    (config, storage.tag)
+}
+
+async fn auth_store(backend: Backend) {
+    let (config, tag) = db_config(backend, "auth");
+    let store = SqlStore::new(db::connect(&config, &MIGRATIONS).await.unwrap());
+
+    auth::members_are_unique_by_email(&store, &format!("{tag}a")).await;
+    auth::sessions_expire_and_end(&store, &format!("{tag}b")).await;
+    auth::challenges_count_attempts_and_consume_once(&store, &format!("{tag}c")).await;
+}
+
+#[tokio::test]
+async fn auth_store_conforms_on_sqlite() {
+    auth_store(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn auth_store_conforms_on_postgres() {
+    auth_store(Backend::Real).await;
+}
+
+async fn factor_store(backend: Backend) {
+    let (config, _) = db_config(backend, "mfa");
+    let pool = db::connect(&config, &countersign_mfa::store::sql::MIGRATIONS)
+        .await
+        .unwrap();
+
+    mfa::factor_store(&SqlFactorStore::new(pool)).await;
+}
+
+#[tokio::test]
+async fn factor_store_conforms_on_sqlite() {
+    factor_store(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn factor_store_conforms_on_postgres() {
+    factor_store(Backend::Real).await;
+}
+
+#[tokio::test]
+async fn code_store_conforms_in_process() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let store = MemoryCodeStore::new(clock.clone());
+
+    mfa::code_store(&store, async |d: Duration| clock.advance(d)).await;
+}
+
+#[tokio::test]
+async fn code_store_conforms_on_redis() {
+    let storage = Storage::new(Backend::Real);
+    let url = SecretString::from(storage.redis_url.clone().unwrap());
+    let store = RedisCodeStore::new(&url, &format!("countersign:{}", storage.tag)).unwrap();
+
+    mfa::code_store(&store, async |d: Duration| tokio::time::sleep(d).await).await;
+}
+
+async fn outbox_store(backend: Backend) {
+    countersign_notification::store::conformance::run_all(|| async {
+        let (config, _) = db_config(backend, "notification");
+        countersign_notification::store::SqlOutboxStore::connect(&config)
+            .await
+            .unwrap()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outbox_store_conforms_on_sqlite() {
+    outbox_store(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn outbox_store_conforms_on_postgres() {
+    outbox_store(Backend::Real).await;
+}

@@ -1,0 +1,11 @@
+//! The Countersign stack, driven as the API gateway drives it: tonic
+//! clients, session tokens in `authorization` metadata, real SMTP. Every
+//! scenario runs on the embedded default and on Postgres + Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance;
+mod gateway;
+mod input;
+mod journey;
+mod outage;
