@@ -12,7 +12,7 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Parser, Subcommand};
 
-use countersign_kit::{clock::SystemClock, grpc, status::ErrorChain, telemetry};
+use countersign_kit::{clock::SystemClock, config, grpc, telemetry};
 use settings::Settings;
 
 #[derive(Parser)]
@@ -23,7 +23,7 @@ use settings::Settings;
 )]
 struct Cli {
     /// TOML settings file.
-    #[arg(long, env = "COUNTERSIGN_CONFIG", global = true)]
+    #[arg(long, env = config::FILE_ENV, global = true)]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -51,13 +51,7 @@ async fn main() -> ExitCode {
         _ => telemetry::LogFormat::Json,
     };
     telemetry::init(format);
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("countersign: {}", ErrorChain(e.as_ref()));
-            ExitCode::FAILURE
-        }
-    }
+    telemetry::exit_code("countersign", run(cli).await)
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {

@@ -19,6 +19,14 @@ pub const ENV_PREFIX: &str = "COUNTERSIGN_";
 /// filter and the path of the configuration file.
 pub const NOT_SETTINGS: [&str; 2] = ["log", "config"];
 
+/// The variable naming the optional TOML settings file.
+pub const FILE_ENV: &str = "COUNTERSIGN_CONFIG";
+
+/// The settings file named by `COUNTERSIGN_CONFIG`, if any.
+pub fn file_from_env() -> Option<std::path::PathBuf> {
+    std::env::var_os(FILE_ENV).map(std::path::PathBuf::from)
+}
+
 /// A configuration that could not be read, naming the offending key.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]

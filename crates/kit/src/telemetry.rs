@@ -27,3 +27,18 @@ pub fn init(format: LogFormat) {
         LogFormat::Text => builder.compact().try_init(),
     };
 }
+
+/// The exit code of a binary that ran `result`, printing the error chain of
+/// a failure to stderr, prefixed with the binary's name.
+pub fn exit_code(
+    name: &str,
+    result: Result<(), Box<dyn std::error::Error>>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name}: {}", crate::status::ErrorChain(error.as_ref()));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

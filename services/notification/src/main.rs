@@ -1,37 +1,29 @@
-//! `countersign-notification`: runs the notification service alone.
+//! `countersign-notification`: the notification service on its own. Reads the defaults,
+//! the optional TOML file named by `COUNTERSIGN_CONFIG` (table `[notification]`)
+//! and `COUNTERSIGN_NOTIFICATION__*` variables, then serves until SIGINT or SIGTERM.
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{error::Error, process::ExitCode, sync::Arc};
 
 use countersign_kit::{
     clock::SystemClock,
+    config,
     grpc::{bind, shutdown_signal},
-    status::ErrorChain,
     telemetry::{self, LogFormat},
 };
 use countersign_notification::{Config, Service};
 
-/// Names the configuration file, if any.
-const CONFIG_ENV: &str = "COUNTERSIGN_CONFIG";
-
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init(LogFormat::Json);
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("countersign-notification: {}", ErrorChain(error.as_ref()));
-            ExitCode::FAILURE
-        }
-    }
+    telemetry::exit_code("countersign-notification", run().await)
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let file = std::env::var_os(CONFIG_ENV).map(PathBuf::from);
-    let config: Config = countersign_kit::config::load(file.as_deref(), Some("notification"))?;
-    let listen = config.listen.clone();
-    let service = Service::build(config, Arc::new(SystemClock)).await?;
-    let (listener, address) = bind(&listen).await?;
-    tracing::info!(%address, "listening");
-    service.serve(listener, shutdown_signal()).await?;
+async fn run() -> Result<(), Box<dyn Error>> {
+    let config: Config = config::load(config::file_from_env().as_deref(), Some("notification"))?;
+    let (listener, _) = bind(&config.listen).await?;
+    Service::build(config, Arc::new(SystemClock))
+        .await?
+        .serve(listener, shutdown_signal())
+        .await?;
     Ok(())
 }
