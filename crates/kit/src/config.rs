@@ -43,9 +43,7 @@ pub fn load<T: DeserializeOwned>(
     if let Some(file) = file {
         figment = figment.merge(Toml::file_exact(file));
     }
-    let env = Env::prefixed(ENV_PREFIX)
-        .ignore(&[NOT_SETTINGS[0], NOT_SETTINGS[1]])
-        .split("__");
+    let env = Env::prefixed(ENV_PREFIX).ignore(&NOT_SETTINGS).split("__");
     figment = figment.merge(env);
     if let Some(section) = section {
         figment = figment.focus(section);

@@ -39,16 +39,13 @@ pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Status {
     Status::internal(INTERNAL_MESSAGE)
 }
 
-/// Passes on the status of a call to another service: UNAVAILABLE and
-/// deadline failures stay retryable, anything unexpected becomes internal.
-pub fn from_downstream(status: &Status) -> Status {
-    match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => unavailable(),
-        _ => {
-            tracing::error!(code = ?status.code(), message = status.message(), "downstream call failed");
-            Status::internal(INTERNAL_MESSAGE)
-        }
-    }
+/// Whether the status of a call to another service means it could not be
+/// reached in time, so the caller may answer UNAVAILABLE and be retried.
+pub fn is_unavailable(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled
+    )
 }
 
 /// Displays an error and its sources, `outer: inner: innermost`.
@@ -89,6 +86,14 @@ mod tests {
         let retry = status.get_error_details().retry_info().cloned().unwrap();
 
         assert_eq!(retry.retry_delay, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn is_unavailable_only_for_unreachable_or_late_calls() {
+        assert!(is_unavailable(&Status::unavailable("down")));
+        assert!(is_unavailable(&Status::deadline_exceeded("late")));
+        assert!(!is_unavailable(&Status::internal("bug")));
+        assert!(!is_unavailable(&Status::unauthenticated("no")));
     }
 
     #[test]

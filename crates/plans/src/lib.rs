@@ -131,11 +131,6 @@ impl Plans {
         self.tiers.iter().any(|t| t == plan)
     }
 
-    /// The configured tiers, lowest first.
-    pub fn tiers(&self) -> &[String] {
-        &self.tiers
-    }
-
     /// Allows `feature` on `plan`, or names the plan it needs. An unknown
     /// plan has no features.
     pub fn check(&self, plan: &str, feature: Feature) -> Result<(), Denied> {

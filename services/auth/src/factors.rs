@@ -71,6 +71,9 @@ impl MfaClient {
 }
 
 fn factor_error(status: Status) -> FactorError {
+    if countersign_kit::status::is_unavailable(&status) {
+        return FactorError::Unavailable;
+    }
     match status.code() {
         Code::Unauthenticated => FactorError::Rejected,
         Code::InvalidArgument => {
@@ -88,7 +91,6 @@ fn factor_error(status: Status) -> FactorError {
                 .and_then(|r| r.retry_delay);
             FactorError::Throttled(retry)
         }
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => FactorError::Unavailable,
         _ => FactorError::Other(status),
     }
 }

@@ -42,11 +42,11 @@ impl GrpcSessions {
 }
 
 fn remote_error(service: &'static str, status: &Status) -> RemoteError {
+    if countersign_kit::status::is_unavailable(status) {
+        return RemoteError::Unavailable(service);
+    }
     match status.code() {
         Code::Unauthenticated => RemoteError::Unauthenticated(service),
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-            RemoteError::Unavailable(service)
-        }
         code => RemoteError::Failed {
             service,
             code: format!("{code:?}"),
