@@ -3,14 +3,14 @@
 use secrecy::SecretString;
 use tonic::{Request, Response, Status};
 
-use countersign_kit::{grpc::bearer, status::invalid_argument};
+use countersign_kit::grpc::bearer;
 use countersign_proto::auth::v1::{self as pb, admin_service_server::AdminService};
 
 use super::{
     AuthApi, convert,
     status::{INVALID_OPERATOR, operator_error},
 };
-use crate::domain::{NewMemberRequest, NewOrganizationRequest, Role};
+use crate::domain::{NewMemberRequest, NewOrganizationRequest};
 
 #[tonic::async_trait]
 impl AdminService for AuthApi {
@@ -51,11 +51,7 @@ impl AdminService for AuthApi {
         let new = NewMemberRequest {
             email: convert::email("email", &request.email)?,
             password: convert::new_password("password", &request.password)?,
-            role: match request.role.as_str() {
-                "" | "member" => Role::Member,
-                "admin" => Role::Admin,
-                _ => return Err(invalid_argument("role", "must be \"admin\" or \"member\"")),
-            },
+            role: convert::role(&request.role)?,
         };
 
         let member = self.auth.add_member(&token, new).await?;

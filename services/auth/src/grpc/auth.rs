@@ -6,7 +6,6 @@ use countersign_kit::clock::timestamp;
 use countersign_proto::auth::v1::{self as pb, auth_service_server::AuthService};
 
 use super::{AuthApi, convert};
-use crate::domain::LoginOutcome;
 
 #[tonic::async_trait]
 impl AuthService for AuthApi {
@@ -21,26 +20,7 @@ impl AuthService for AuthApi {
 
         let outcome = self.auth.login(&email, &password).await?;
 
-        let result = match outcome {
-            LoginOutcome::Session(session) => {
-                pb::login_response::Result::Session(convert::session(session))
-            }
-            LoginOutcome::Challenge(challenge) => {
-                use secrecy::ExposeSecret;
-                pb::login_response::Result::Challenge(pb::Challenge {
-                    challenge_token: challenge.token.expose_secret().to_string(),
-                    methods: challenge
-                        .methods
-                        .iter()
-                        .map(|m| m.as_str().to_string())
-                        .collect(),
-                    expire_time: Some(timestamp(challenge.expires_at)),
-                })
-            }
-        };
-        Ok(Response::new(pb::LoginResponse {
-            result: Some(result),
-        }))
+        Ok(Response::new(convert::login_reply(outcome)))
     }
 
     async fn answer_challenge(

@@ -1,7 +1,7 @@
 //! Protobuf to domain and back. Malformed input fails here, as
 //! INVALID_ARGUMENT naming the field.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tonic::{Request, Status};
 
 use countersign_kit::{clock::timestamp, grpc::bearer, status::invalid_argument, token};
@@ -9,7 +9,8 @@ use countersign_proto::auth::v1 as pb;
 
 use super::status::INVALID_SESSION;
 use crate::domain::{
-    Email, IssuedSession, Member, Method, Organization, Password, PasswordError, SessionView,
+    Email, IssuedSession, LoginOutcome, Member, Method, Organization, Password, PasswordError,
+    Role, SessionView,
 };
 
 /// Longest code text passed on to the mfa service.
@@ -90,9 +91,35 @@ pub fn member_id(text: &str) -> Result<String, Status> {
     Ok(text.to_string())
 }
 
-pub fn session(issued: IssuedSession) -> pb::Session {
-    use secrecy::ExposeSecret;
+pub fn role(text: &str) -> Result<Role, Status> {
+    match text {
+        "" | "member" => Ok(Role::Member),
+        "admin" => Ok(Role::Admin),
+        _ => Err(invalid_argument("role", "must be \"admin\" or \"member\"")),
+    }
+}
 
+pub fn login_reply(outcome: LoginOutcome) -> pb::LoginResponse {
+    let result = match outcome {
+        LoginOutcome::Session(issued) => pb::login_response::Result::Session(session(issued)),
+        LoginOutcome::Challenge(challenge) => {
+            pb::login_response::Result::Challenge(pb::Challenge {
+                challenge_token: challenge.token.expose_secret().to_string(),
+                methods: challenge
+                    .methods
+                    .iter()
+                    .map(|m| m.as_str().to_string())
+                    .collect(),
+                expire_time: Some(timestamp(challenge.expires_at)),
+            })
+        }
+    };
+    pb::LoginResponse {
+        result: Some(result),
+    }
+}
+
+pub fn session(issued: IssuedSession) -> pb::Session {
     pb::Session {
         token: issued.token.expose_secret().to_string(),
         expire_time: Some(timestamp(issued.expires_at)),

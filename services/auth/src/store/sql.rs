@@ -29,6 +29,35 @@ impl SqlStore {
     pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
+
+    /// Runs a statement that deletes by token digest; whether a row went.
+    async fn delete_by_digest(&self, sql: &str, digest: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql).bind(digest).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Runs a challenge query taking the digest, the time and the attempt
+    /// limit as `$1`, `$2`, `$3`.
+    async fn challenge_where_live(
+        &self,
+        sql: &str,
+        digest: &str,
+        now: i64,
+        max_attempts: u32,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(digest)
+            .bind(now)
+            .bind(attempt_count(max_attempts))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(challenge_record).transpose()
+    }
+}
+
+/// An attempt count as stored (INTEGER).
+fn attempt_count(count: u32) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
 }
 
 const MEMBER_COLUMNS: &str = "id, organization_id, email, role, password_hash";
@@ -213,11 +242,8 @@ impl AuthStore for SqlStore {
     }
 
     async fn delete_session(&self, digest: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
-            .bind(digest)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.delete_by_digest("DELETE FROM sessions WHERE token_digest = $1", digest)
+            .await
     }
 
     async fn delete_member_sessions(
@@ -241,7 +267,7 @@ impl AuthStore for SqlStore {
         .bind(&challenge.token_digest)
         .bind(&challenge.member_id)
         .bind(join(&challenge.methods, Method::as_str))
-        .bind(i32::try_from(challenge.attempts).unwrap_or(i32::MAX))
+        .bind(attempt_count(challenge.attempts))
         .bind(challenge.created_at)
         .bind(challenge.expires_at)
         .execute(&self.pool)
@@ -259,13 +285,8 @@ impl AuthStore for SqlStore {
             "SELECT {CHALLENGE_COLUMNS} FROM challenges \
              WHERE token_digest = $1 AND expires_at > $2 AND attempts < $3"
         );
-        let row = sqlx::query(&sql)
-            .bind(digest)
-            .bind(now)
-            .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(challenge_record).transpose()
+        self.challenge_where_live(&sql, digest, now, max_attempts)
+            .await
     }
 
     async fn record_challenge_attempt(
@@ -279,20 +300,12 @@ impl AuthStore for SqlStore {
              WHERE token_digest = $1 AND expires_at > $2 AND attempts < $3 \
              RETURNING {CHALLENGE_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(digest)
-            .bind(now)
-            .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(challenge_record).transpose()
+        self.challenge_where_live(&sql, digest, now, max_attempts)
+            .await
     }
 
     async fn consume_challenge(&self, digest: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM challenges WHERE token_digest = $1")
-            .bind(digest)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.delete_by_digest("DELETE FROM challenges WHERE token_digest = $1", digest)
+            .await
     }
 }
