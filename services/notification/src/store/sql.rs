@@ -4,7 +4,12 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use sqlx::{AnyPool, Row, any::AnyRow, migrate::Migrator};
+use sqlx::{
+    Any, AnyPool, Row,
+    any::{AnyArguments, AnyRow},
+    migrate::Migrator,
+    query::Query,
+};
 
 use countersign_kit::db::{self, DbConfig, DbError, Migrations};
 
@@ -16,6 +21,25 @@ static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The parameters column of a message that no longer needs them.
 const NO_PARAMS: &str = "{}";
+
+/// An update of one attempt's outcome: the `UPDATE … SET` given (using
+/// `$3` onwards) applies only while the message is pending and still on the
+/// attempt bound as `$2` (`$1` is the id), so a worker whose lease was taken
+/// over cannot overwrite the newer attempt's result.
+macro_rules! attempt_update {
+    ($set:literal) => {
+        concat!(
+            $set,
+            " WHERE id = $1 AND state = 'pending' AND attempt_count = $2"
+        )
+    };
+}
+/// The query of an [`attempt_update!`] with the id and attempt bound.
+fn attempt_query(sql: &str, id: MessageId, attempt: u32) -> Query<'_, Any, AnyArguments<'_>> {
+    sqlx::query(sql)
+        .bind(id.to_string())
+        .bind(i64::from(attempt))
+}
 
 /// The outbox in a Postgres schema or a SQLite database.
 #[derive(Debug, Clone)]
@@ -118,17 +142,11 @@ impl OutboxStore for SqlOutboxStore {
     }
 
     async fn mark_sent(&self, id: MessageId, attempt: u32, now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE outbox SET state = 'sent', sent_at = $1, params = $2, last_error = NULL \
-             WHERE id = $3 AND state = 'pending' AND attempt_count = $4",
-        )
-        .bind(now)
-        .bind(NO_PARAMS)
-        .bind(id.to_string())
-        .bind(i64::from(attempt))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let sql = attempt_update!(
+            "UPDATE outbox SET state = 'sent', sent_at = $3, params = $4, last_error = NULL"
+        );
+        let query = attempt_query(sql, id, attempt).bind(now).bind(NO_PARAMS);
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
     }
 
     async fn reschedule(
@@ -138,17 +156,11 @@ impl OutboxStore for SqlOutboxStore {
         next_attempt_at: i64,
         error: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE outbox SET next_attempt_at = $1, last_error = $2 \
-             WHERE id = $3 AND state = 'pending' AND attempt_count = $4",
-        )
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(id.to_string())
-        .bind(i64::from(attempt))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let sql = attempt_update!("UPDATE outbox SET next_attempt_at = $3, last_error = $4");
+        let query = attempt_query(sql, id, attempt)
+            .bind(next_attempt_at)
+            .bind(error);
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
     }
 
     async fn mark_failed(
@@ -157,17 +169,10 @@ impl OutboxStore for SqlOutboxStore {
         attempt: u32,
         error: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE outbox SET state = 'failed', params = $1, last_error = $2 \
-             WHERE id = $3 AND state = 'pending' AND attempt_count = $4",
-        )
-        .bind(NO_PARAMS)
-        .bind(error)
-        .bind(id.to_string())
-        .bind(i64::from(attempt))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let sql =
+            attempt_update!("UPDATE outbox SET state = 'failed', params = $3, last_error = $4");
+        let query = attempt_query(sql, id, attempt).bind(NO_PARAMS).bind(error);
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
     }
 }
 
