@@ -142,12 +142,7 @@ pub fn assert_status<T: std::fmt::Debug>(
 
 /// The field named by an INVALID_ARGUMENT's details.
 pub fn violated_field<T: std::fmt::Debug>(result: Result<T, Status>) -> String {
-    use tonic_types::StatusExt;
-
     let status = result.expect_err("expected INVALID_ARGUMENT");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let details = status.get_error_details();
-    details.bad_request().unwrap().field_violations[0]
-        .field
-        .clone()
+    countersign_kit::status::field_violation(&status).unwrap().0
 }

@@ -22,6 +22,14 @@ pub fn invalid_argument(field: &str, description: &str) -> Status {
     )
 }
 
+/// The first field violation of an INVALID_ARGUMENT: the field and what is
+/// wrong with it.
+pub fn field_violation(status: &Status) -> Option<(String, String)> {
+    let details = status.get_error_details();
+    let violation = details.bad_request()?.field_violations.first()?;
+    Some((violation.field.clone(), violation.description.clone()))
+}
+
 /// RESOURCE_EXHAUSTED telling the caller when to try again.
 pub fn resource_exhausted(message: &str, retry_after: Duration) -> Status {
     let details = ErrorDetails::with_retry_info(Some(retry_after));
@@ -71,11 +79,11 @@ mod tests {
     fn invalid_argument_names_field_in_details() {
         let status = invalid_argument("code", "must be 6 digits");
 
-        let details = status.get_error_details();
-        let violation = &details.bad_request().unwrap().field_violations[0];
+        let (field, description) = field_violation(&status).unwrap();
 
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(violation.field, "code");
+        assert_eq!(field, "code");
+        assert_eq!(description, "must be 6 digits");
         assert!(status.message().contains("code"));
     }
 

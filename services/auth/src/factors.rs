@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt;
 
+use countersign_kit::status::field_violation;
 use countersign_proto::mfa::v1::{
     GetFactorsRequest, SendEmailCodeRequest, VerifyFactorRequest,
     mfa_internal_service_client::MfaInternalServiceClient,
@@ -77,11 +78,8 @@ fn factor_error(status: Status) -> FactorError {
     match status.code() {
         Code::Unauthenticated => FactorError::Rejected,
         Code::InvalidArgument => {
-            let details = status.get_error_details();
-            let why = details
-                .bad_request()
-                .and_then(|b| b.field_violations.first())
-                .map_or_else(|| status.message().to_string(), |v| v.description.clone());
+            let why =
+                field_violation(&status).map_or_else(|| status.message().to_string(), |v| v.1);
             FactorError::Malformed(why)
         }
         Code::ResourceExhausted => {

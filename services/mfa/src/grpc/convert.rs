@@ -99,7 +99,6 @@ impl From<Enrollment> for BeginEnrollmentResponse {
 #[cfg(test)]
 mod tests {
     use tonic::{Code as StatusCode, metadata::MetadataValue};
-    use tonic_types::StatusExt;
 
     use super::*;
 
@@ -112,10 +111,7 @@ mod tests {
     }
 
     fn violated_field(status: &Status) -> String {
-        let details = status.get_error_details();
-        details.bad_request().unwrap().field_violations[0]
-            .field
-            .clone()
+        countersign_kit::status::field_violation(status).unwrap().0
     }
 
     #[test]

@@ -87,7 +87,6 @@ fn state_to(state: State) -> pb::DeliveryState {
 #[cfg(test)]
 mod tests {
     use tonic::Code;
-    use tonic_types::StatusExt;
 
     use super::*;
 
@@ -106,10 +105,7 @@ mod tests {
     type Spoil = fn(&mut pb::EnqueueEmailRequest);
 
     fn violated_field(status: &Status) -> String {
-        let details = status.get_error_details();
-        details.bad_request().unwrap().field_violations[0]
-            .field
-            .clone()
+        countersign_kit::status::field_violation(status).unwrap().0
     }
 
     #[test]
