@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use countersign_kit::db::DbConfig;
+use countersign_kit::{db::DbConfig, seal::EncryptionKeyConfig};
 use countersign_plans::PlansConfig;
 
 /// Address the gRPC server binds.
@@ -95,17 +95,6 @@ impl Default for Config {
             plans: PlansConfig::default(),
         }
     }
-}
-
-/// One AES-256-GCM key of the ring.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EncryptionKeyConfig {
-    /// Name stored beside each ciphertext, so the key can be found again:
-    /// 1 to 32 characters of `A-Z a-z 0-9 - _`.
-    pub id: String,
-    /// The key: 32 bytes in standard base64.
-    pub key: SecretString,
 }
 
 #[cfg(test)]

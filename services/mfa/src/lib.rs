@@ -11,11 +11,10 @@
 //! - [`grpc`]: handlers, prost conversions, clients of the other services,
 //!   and the one place that makes `tonic::Status`;
 //! - [`store`]: the code store (Redis, memory) and factor store (SQL);
-//! - [`totp`], [`code`], [`crypto`], [`model`], [`ports`]: the pieces.
+//! - [`totp`], [`code`], [`model`], [`ports`]: the pieces.
 
 pub mod code;
 pub mod config;
-pub mod crypto;
 pub mod domain;
 pub mod grpc;
 pub mod model;

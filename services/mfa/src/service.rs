@@ -9,13 +9,13 @@ use countersign_kit::{
     clock::SharedClock,
     db::{self, DbError},
     grpc::{self, ServeError},
+    seal::{KeyRing, KeyRingError},
 };
 use countersign_plans::Plans;
 
 use crate::{
     code::{CodeKey, ShortCodeKey},
     config::Config,
-    crypto::{KeyRing, KeyRingError},
     domain::{Deps, Mfa, Settings},
     grpc::{
         SERVICE_NAMES,
@@ -180,7 +180,7 @@ mod tests {
     use countersign_kit::clock::SystemClock;
 
     use super::*;
-    use crate::config::EncryptionKeyConfig;
+    use countersign_kit::seal::EncryptionKeyConfig;
 
     async fn build(config: Config) -> Result<Service, StartError> {
         Service::build(config, Arc::new(SystemClock)).await

@@ -1,9 +1,10 @@
 //! One error enum per operation. `grpc::status` is the only place that
 //! turns them into gRPC statuses.
 
+use countersign_kit::seal::CryptoError;
 use countersign_plans::Denied;
 
-use crate::{crypto::CryptoError, ports::RemoteError, store::StoreError, totp::TotpError};
+use crate::{ports::RemoteError, store::StoreError, totp::TotpError};
 
 /// A session that could not be validated.
 #[derive(Debug, thiserror::Error)]

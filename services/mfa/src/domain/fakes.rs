@@ -14,13 +14,13 @@ use totp_rs::Secret;
 use countersign_kit::{
     clock::{Clock, ManualClock},
     db::{DbConfig, connect},
+    seal::KeyRing,
 };
 use countersign_plans::Plans;
 
 use super::{Deps, Enrollment, Mfa, Settings};
 use crate::{
     code::{Code, CodeKey},
-    crypto::KeyRing,
     model::{Caller, EmailAddress, MemberId, SessionToken},
     ports::{Mailer, OutgoingEmail, RemoteError, Sessions, Template},
     store::{memory::MemoryCodeStore, sql},

@@ -9,12 +9,14 @@ use std::{sync::Arc, time::Duration};
 
 use secrecy::{SecretBox, SecretString};
 
-use countersign_kit::clock::{SharedClock, millis};
+use countersign_kit::{
+    clock::{SharedClock, millis},
+    seal::{KeyRing, Sealed},
+};
 use countersign_plans::Plans;
 
 use crate::{
     code::{Code, CodeKey},
-    crypto::{KeyRing, Sealed},
     model::{Caller, MemberId, Method, SessionToken},
     ports::{Mailer, OutgoingEmail, Sessions, Template},
     store::{CodeStore, FactorStore},

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use rand::{Rng, RngCore, rngs::OsRng};
 
+use countersign_kit::seal::Sealed;
+
 use super::{Activation, CodeOutcome, CodeStore, FactorStore, StoredEnrollment};
-use crate::{code::CodeDigest, crypto::Sealed, model::MemberId};
+use crate::{code::CodeDigest, model::MemberId};
 
 /// Code lifetime used by the checks.
 pub const TTL: Duration = Duration::from_secs(600);

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{code::CodeDigest, crypto::Sealed, model::MemberId};
+use countersign_kit::seal::Sealed;
+
+use crate::{code::CodeDigest, model::MemberId};
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

@@ -6,10 +6,13 @@
 use async_trait::async_trait;
 use sqlx::{AnyConnection, AnyPool, Row, any::AnyRow};
 
-use countersign_kit::db::{Migrations, is_unavailable, is_unique_violation};
+use countersign_kit::{
+    db::{Migrations, is_unavailable, is_unique_violation},
+    seal::Sealed,
+};
 
 use super::{Activation, FactorStore, StoreError, StoredEnrollment, StoredFactor};
-use crate::{crypto::Sealed, model::MemberId};
+use crate::model::MemberId;
 
 /// The mfa schema, for `countersign_kit::db::connect`.
 pub static MIGRATIONS: Migrations = Migrations {

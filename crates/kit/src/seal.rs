@@ -1,7 +1,8 @@
-//! Encryption of TOTP secrets at rest: AES-256-GCM under a ring of named
-//! keys, a random 96-bit nonce per sealing, the member id as associated
-//! data (a ciphertext moved to another member's row does not open), and the
-//! key id stored beside the ciphertext so keys can rotate.
+//! Encryption of secrets at rest: AES-256-GCM under a ring of named keys, a
+//! random 96-bit nonce per sealing, a caller-chosen context (such as the
+//! owning member's id) as associated data, so a ciphertext moved to another
+//! row does not open, and the key id stored beside the ciphertext so keys
+//! can rotate.
 
 use aes_gcm::{
     Aes256Gcm, KeyInit, Nonce,
@@ -9,9 +10,8 @@ use aes_gcm::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use rand::{RngCore, rngs::OsRng};
-use secrecy::{ExposeSecret, SecretBox};
-
-use crate::config::EncryptionKeyConfig;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde::Deserialize;
 
 /// Bytes in an AES-256 key.
 pub const KEY_BYTES: usize = 32;
@@ -21,6 +21,17 @@ pub const NONCE_BYTES: usize = 12;
 pub const EPHEMERAL_KEY_ID: &str = "ephemeral";
 /// Longest key id.
 const MAX_KEY_ID_LEN: usize = 32;
+
+/// One AES-256-GCM key of a ring, as configured.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionKeyConfig {
+    /// Name stored beside each ciphertext, so the key can be found again:
+    /// 1 to 32 characters of `A-Z a-z 0-9 - _`.
+    pub id: String,
+    /// The key: 32 bytes in standard base64.
+    pub key: SecretString,
+}
 
 /// A secret as stored: which key sealed it, the ciphertext and its nonce.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +62,7 @@ pub enum CryptoError {
     UnknownKey(String),
     #[error("stored nonce has {0} bytes instead of 12")]
     BadNonce(usize),
-    #[error("ciphertext does not open under its key and member")]
+    #[error("ciphertext does not open under its key and context")]
     Open,
     #[error("secret could not be sealed")]
     Seal,
@@ -96,19 +107,25 @@ impl KeyRing {
         }
     }
 
+    /// Id of the key that seals; ciphertexts under any other key are due
+    /// for re-sealing.
+    pub fn newest_id(&self) -> Option<&str> {
+        self.keys.last().map(|(id, _)| id.as_str())
+    }
+
     /// Whether the ring holds no key.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
-    /// Seals `secret` for `member_id` under the last key.
-    pub fn seal(&self, member_id: &str, secret: &[u8]) -> Result<Sealed, CryptoError> {
+    /// Seals `secret` for `context` under the last key.
+    pub fn seal(&self, context: &str, secret: &[u8]) -> Result<Sealed, CryptoError> {
         let (key_id, cipher) = self.keys.last().ok_or(CryptoError::Seal)?;
         let mut nonce = [0u8; NONCE_BYTES];
         OsRng.fill_bytes(&mut nonce);
         let payload = Payload {
             msg: secret,
-            aad: member_id.as_bytes(),
+            aad: context.as_bytes(),
         };
         let ciphertext = cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
@@ -120,12 +137,8 @@ impl KeyRing {
         })
     }
 
-    /// Opens what [`seal`](Self::seal) made for the same member.
-    pub fn open(
-        &self,
-        member_id: &str,
-        sealed: &Sealed,
-    ) -> Result<SecretBox<Vec<u8>>, CryptoError> {
+    /// Opens what [`seal`](Self::seal) made for the same context.
+    pub fn open(&self, context: &str, sealed: &Sealed) -> Result<SecretBox<Vec<u8>>, CryptoError> {
         let (_, cipher) = self
             .keys
             .iter()
@@ -136,7 +149,7 @@ impl KeyRing {
         }
         let payload = Payload {
             msg: &sealed.ciphertext,
-            aad: member_id.as_bytes(),
+            aad: context.as_bytes(),
         };
         let plain = cipher
             .decrypt(Nonce::from_slice(&sealed.nonce), payload)
@@ -162,8 +175,6 @@ fn is_key_id(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use secrecy::SecretString;
-
     use super::*;
 
     fn key(id: &str, byte: u8) -> EncryptionKeyConfig {
