@@ -25,23 +25,36 @@ pub enum Template {
     MfaEnabled,
     /// Two-step verification was turned off.
     MfaDisabled,
+    /// Too many failed second-factor attempts locked the second factor.
+    MfaLocked,
+    /// A recovery code was used to sign in.
+    RecoveryCodeUsed,
 }
 
 impl Template {
+    /// Every template.
+    pub const ALL: [Self; 5] = [
+        Self::EmailCode,
+        Self::MfaEnabled,
+        Self::MfaDisabled,
+        Self::MfaLocked,
+        Self::RecoveryCodeUsed,
+    ];
+
     /// The name stored in the outbox.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EmailCode => "email_code",
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
+            Self::MfaLocked => "mfa_locked",
+            Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 
     /// The template stored under `name`.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::EmailCode, Self::MfaEnabled, Self::MfaDisabled]
-            .into_iter()
-            .find(|t| t.as_str() == name)
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
     }
 
     /// The parameters the template needs; it takes no others.
@@ -49,6 +62,8 @@ impl Template {
         match self {
             Self::EmailCode => &["code", "expire_minutes"],
             Self::MfaEnabled | Self::MfaDisabled => &[],
+            Self::MfaLocked => &["locked_minutes"],
+            Self::RecoveryCodeUsed => &["remaining"],
         }
     }
 }
@@ -194,13 +209,20 @@ fn check_param(template: Template, name: &str, value: &str) -> Result<(), Invali
     if value.trim().is_empty() || value.chars().any(char::is_control) {
         return Err(InvalidField::new(field, "empty or has control characters"));
     }
-    if name == "expire_minutes" && !is_minutes(value) {
+    if matches!(name, "expire_minutes" | "locked_minutes") && !is_minutes(value) {
         return Err(InvalidField::new(
             field,
             "not a whole number from 1 to 1440",
         ));
     }
+    if name == "remaining" && !is_count(value) {
+        return Err(InvalidField::new(field, "not a whole number from 0 to 100"));
+    }
     Ok(())
+}
+
+fn is_count(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_digit()) && value.parse::<u8>().is_ok_and(|n| n <= 100)
 }
 
 fn is_plain_name(name: &str) -> bool {
@@ -289,6 +311,23 @@ mod tests {
     }
 
     #[test]
+    fn params_rejected_when_lock_or_remaining_not_a_count() {
+        for (template, name, bad) in [
+            (Template::MfaLocked, "locked_minutes", "0"),
+            (Template::MfaLocked, "locked_minutes", "5 min"),
+            (Template::RecoveryCodeUsed, "remaining", "-1"),
+            (Template::RecoveryCodeUsed, "remaining", "101"),
+        ] {
+            let err = Params::for_template(template, params(&[(name, bad)])).unwrap_err();
+
+            assert_eq!(err.field, format!("params.{name}"), "{bad}");
+        }
+        assert!(
+            Params::for_template(Template::RecoveryCodeUsed, params(&[("remaining", "0")])).is_ok()
+        );
+    }
+
+    #[test]
     fn params_rejected_when_value_has_newline() {
         let given = params(&[("code", "01\n2345"), ("expire_minutes", "10")]);
 
@@ -346,11 +385,7 @@ mod tests {
 
     #[test]
     fn template_round_trips_through_its_stored_name() {
-        for template in [
-            Template::EmailCode,
-            Template::MfaEnabled,
-            Template::MfaDisabled,
-        ] {
+        for template in Template::ALL {
             assert_eq!(Template::from_name(template.as_str()), Some(template));
         }
         assert_eq!(Template::from_name("welcome"), None);

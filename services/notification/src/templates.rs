@@ -56,7 +56,41 @@ pub fn render(template: Template, params: &Params) -> Result<Rendered, MissingPa
                  password and contact your administrator right away.",
             ],
         )),
+        Template::MfaLocked => mfa_locked(params),
+        Template::RecoveryCodeUsed => recovery_code_used(params),
     }
+}
+
+fn mfa_locked(params: &Params) -> Result<Rendered, MissingParam> {
+    let minutes = params
+        .get("locked_minutes")
+        .ok_or(MissingParam("locked_minutes"))?;
+    Ok(notice(
+        format!("Sign-in codes paused on your {PRODUCT} account"),
+        &[
+            &format!(
+                "Too many wrong verification codes were entered for your {PRODUCT}\n\
+                 account, so codes are refused for the next {minutes} minutes."
+            ),
+            "If this was you, wait and try again. If not, someone knows your\n\
+             password: change it and contact your administrator right away.",
+        ],
+    ))
+}
+
+fn recovery_code_used(params: &Params) -> Result<Rendered, MissingParam> {
+    let remaining = params.get("remaining").ok_or(MissingParam("remaining"))?;
+    Ok(notice(
+        format!("A recovery code was used on your {PRODUCT} account"),
+        &[
+            &format!("A recovery code was just used to sign in to your {PRODUCT} account."),
+            &format!(
+                "You have {remaining} unused recovery codes left. Each works once;\n\
+                 generate a new set from your security settings when you run low."
+            ),
+            "If you did not do this, contact your administrator right away.",
+        ],
+    ))
 }
 
 fn email_code(params: &Params) -> Result<Rendered, MissingParam> {
@@ -144,6 +178,15 @@ mod tests {
         Params::for_template(Template::EmailCode, given).unwrap()
     }
 
+    fn params_for(template: Template) -> Params {
+        let value = |name: &str| if name == "code" { "012345" } else { "10" };
+        let given = template
+            .params()
+            .iter()
+            .map(|name| (name.to_string(), value(name).to_string()));
+        Params::for_template(template, given).unwrap()
+    }
+
     #[test]
     fn email_code_puts_code_on_its_own_line_and_not_in_subject() {
         let rendered = render(Template::EmailCode, &code_params("012345")).unwrap();
@@ -171,12 +214,8 @@ mod tests {
 
     #[test]
     fn every_template_is_short_line_ascii_naming_the_product() {
-        for template in [
-            Template::EmailCode,
-            Template::MfaEnabled,
-            Template::MfaDisabled,
-        ] {
-            let rendered = render(template, &code_params("012345")).unwrap();
+        for template in Template::ALL {
+            let rendered = render(template, &params_for(template)).unwrap();
 
             for part in [&rendered.subject, &rendered.text, &rendered.html] {
                 assert!(part.is_ascii(), "{template:?}");

@@ -63,6 +63,8 @@ fn template_from(value: i32) -> Result<Template, Status> {
         Ok(pb::EmailTemplate::EmailCode) => Ok(Template::EmailCode),
         Ok(pb::EmailTemplate::MfaEnabled) => Ok(Template::MfaEnabled),
         Ok(pb::EmailTemplate::MfaDisabled) => Ok(Template::MfaDisabled),
+        Ok(pb::EmailTemplate::MfaLocked) => Ok(Template::MfaLocked),
+        Ok(pb::EmailTemplate::RecoveryCodeUsed) => Ok(Template::RecoveryCodeUsed),
         Ok(pb::EmailTemplate::Unspecified) => Err(invalid_argument("template", "required")),
         Err(_) => Err(invalid_argument("template", "unknown template")),
     }
@@ -73,6 +75,8 @@ fn template_to(template: Template) -> pb::EmailTemplate {
         Template::EmailCode => pb::EmailTemplate::EmailCode,
         Template::MfaEnabled => pb::EmailTemplate::MfaEnabled,
         Template::MfaDisabled => pb::EmailTemplate::MfaDisabled,
+        Template::MfaLocked => pb::EmailTemplate::MfaLocked,
+        Template::RecoveryCodeUsed => pb::EmailTemplate::RecoveryCodeUsed,
     }
 }
 
