@@ -81,7 +81,8 @@ async fn code_store_conforms_on_redis() {
 async fn outbox_store(backend: Backend) {
     countersign_notification::store::conformance::run_all(|| async {
         let (config, _) = db_config(backend, "notification");
-        countersign_notification::store::SqlOutboxStore::connect(&config)
+        let keys = countersign_kit::seal::KeyRing::ephemeral();
+        countersign_notification::store::SqlOutboxStore::connect(&config, keys)
             .await
             .unwrap()
     })

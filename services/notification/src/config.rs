@@ -5,7 +5,7 @@ use std::{fmt, time::Duration};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use countersign_kit::db::DbConfig;
+use countersign_kit::{db::DbConfig, seal::EncryptionKeyConfig};
 
 /// Address the gRPC server listens on.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50053";
@@ -51,6 +51,13 @@ pub struct Config {
     /// Cap on the wait between attempts. Default: 5 min.
     #[serde(with = "humantime_serde")]
     pub retry_max: Duration,
+    /// AES-256-GCM keys that seal message parameters (which may hold a
+    /// sign-in code) in the outbox until the message is sent. The LAST key
+    /// seals; every key opens, so rotate by appending. Default: empty,
+    /// which draws a random key at start: messages still pending when the
+    /// process stops can then never be sent, and replicas cannot send each
+    /// other's messages.
+    pub params_keys: Vec<EncryptionKeyConfig>,
 }
 
 impl Default for Config {
@@ -64,6 +71,7 @@ impl Default for Config {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             retry_base: DEFAULT_RETRY_BASE,
             retry_max: DEFAULT_RETRY_MAX,
+            params_keys: Vec::new(),
         }
     }
 }

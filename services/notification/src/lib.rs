@@ -33,7 +33,12 @@ use lettre::message::Mailbox;
 use tokio::{net::TcpListener, sync::Notify};
 use tonic::{server::NamedService, service::Routes};
 
-use countersign_kit::{clock::SharedClock, db::DbError, grpc::ServeError};
+use countersign_kit::{
+    clock::SharedClock,
+    db::DbError,
+    grpc::ServeError,
+    seal::{KeyRing, KeyRingError},
+};
 use countersign_proto::notification::v1::notification_service_server::NotificationServiceServer;
 
 pub use config::Config;
@@ -60,6 +65,8 @@ pub enum StartError {
     From(#[source] lettre::address::AddressError),
     #[error("invalid configuration: smtp.url is not a usable relay url")]
     Smtp(#[source] lettre::transport::smtp::Error),
+    #[error("invalid configuration: params_keys")]
+    Keys(#[from] KeyRingError),
     #[error("cannot open the outbox database")]
     Db(#[from] DbError),
     #[error("cannot serve gRPC")]
@@ -86,7 +93,12 @@ impl Service {
             }
             None => (Arc::new(ConsoleMailer), Duration::ZERO),
         };
-        let store = SqlOutboxStore::connect(&config.db).await?;
+        let keys = if config.params_keys.is_empty() {
+            KeyRing::ephemeral()
+        } else {
+            KeyRing::from_config(&config.params_keys)?
+        };
+        let store = SqlOutboxStore::connect(&config.db, keys).await?;
         let wake = Arc::new(Notify::new());
         let shared = Arc::new(store.clone());
         let outbox = Outbox::new(shared.clone(), clock.clone(), wake.clone());

@@ -95,15 +95,16 @@ impl Outbox {
 mod tests {
     use std::time::Duration;
 
-    use countersign_kit::{clock::ManualClock, db::DbConfig};
+    use countersign_kit::{clock::ManualClock, db::DbConfig, seal::KeyRing};
 
     use super::*;
     use crate::store::{SqlOutboxStore, State, conformance::request};
 
     async fn outbox() -> (Outbox, SqlOutboxStore, Arc<Notify>) {
-        let store = SqlOutboxStore::connect(&DbConfig::with_schema("notification"))
-            .await
-            .unwrap();
+        let store =
+            SqlOutboxStore::connect(&DbConfig::with_schema("notification"), KeyRing::ephemeral())
+                .await
+                .unwrap();
         let wake = Arc::new(Notify::new());
         let clock = Arc::new(ManualClock::new(1_700_000_000_000));
         let outbox = Outbox::new(Arc::new(store.clone()), clock, wake.clone());

@@ -192,7 +192,7 @@ mod tests {
 
     use tokio::sync::mpsc;
 
-    use countersign_kit::{clock::ManualClock, db::DbConfig};
+    use countersign_kit::{clock::ManualClock, db::DbConfig, seal::KeyRing};
 
     use super::*;
     use crate::{
@@ -228,7 +228,9 @@ mod tests {
     }
 
     async fn fixture(outcomes: Vec<Result<(), SendError>>, max_attempts: u32) -> Fixture {
-        let store = SqlOutboxStore::connect(&DbConfig::with_schema("notification")).await;
+        let store =
+            SqlOutboxStore::connect(&DbConfig::with_schema("notification"), KeyRing::ephemeral())
+                .await;
         let store: Arc<dyn OutboxStore> = Arc::new(store.unwrap());
         let (tx, sent) = mpsc::unbounded_channel();
         let mailer = Arc::new(FakeMailer {

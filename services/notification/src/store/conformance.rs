@@ -3,7 +3,7 @@
 //! broken promise, so a test can run them against Postgres and SQLite alike:
 //!
 //! ```ignore
-//! conformance::run_all(|| async { SqlOutboxStore::connect(&fresh_db()).await.unwrap() }).await;
+//! conformance::run_all(|| async { SqlOutboxStore::connect(&fresh_db(), KeyRing::ephemeral()).await.unwrap() }).await;
 //! ```
 
 // These are test assertions shipped for other crates' tests.

@@ -140,6 +140,8 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("cannot encode message parameters")]
     Encode(#[source] serde_json::Error),
+    #[error("cannot seal message parameters")]
+    Seal,
 }
 
 impl StoreError {

@@ -1,9 +1,16 @@
 //! The outbox in SQL, one set of portable queries for Postgres and SQLite
 //! through sqlx's `Any` driver.
+//!
+//! A message's parameters may hold a sign-in code, so they are stored sealed
+//! with AES-256-GCM under the configured key ring, the message id as
+//! associated data, as `key_id.nonce.ciphertext` (base64); they are dropped
+//! once the message is sent or given up.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use async_trait::async_trait;
+use base64::{Engine, engine::general_purpose::STANDARD_NO_PAD};
+use secrecy::ExposeSecret;
 use sqlx::{
     Any, AnyPool, Row,
     any::{AnyArguments, AnyRow},
@@ -11,7 +18,10 @@ use sqlx::{
     query::Query,
 };
 
-use countersign_kit::db::{self, DbConfig, DbError, Migrations};
+use countersign_kit::{
+    db::{self, DbConfig, DbError, Migrations},
+    seal::{KeyRing, Sealed},
+};
 
 use super::{Claimed, Delivery, Due, Enqueued, MessageId, OutboxStore, State, StoreError};
 use crate::email::{EmailRequest, Params, Recipient, Template};
@@ -45,17 +55,55 @@ fn attempt_query(sql: &str, id: MessageId, attempt: u32) -> Query<'_, Any, AnyAr
 #[derive(Debug, Clone)]
 pub struct SqlOutboxStore {
     pool: AnyPool,
+    keys: Arc<KeyRing>,
 }
 
 impl SqlOutboxStore {
-    /// Connects to the database of `config` and migrates it.
-    pub async fn connect(config: &DbConfig) -> Result<Self, DbError> {
+    /// Connects to the database of `config` and migrates it; parameters
+    /// are sealed under the last key of `keys` and opened with any.
+    pub async fn connect(config: &DbConfig, keys: KeyRing) -> Result<Self, DbError> {
         let migrations = Migrations {
             postgres: &POSTGRES,
             sqlite: &SQLITE,
         };
         let pool = db::connect(config, &migrations).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            keys: Arc::new(keys),
+        })
+    }
+
+    fn seal_params(&self, id: MessageId, params: &Params) -> Result<String, StoreError> {
+        let json = serde_json::to_string(params.as_map()).map_err(StoreError::Encode)?;
+        let sealed = self
+            .keys
+            .seal(&id.to_string(), json.as_bytes())
+            .map_err(|_| StoreError::Seal)?;
+        let nonce = STANDARD_NO_PAD.encode(&sealed.nonce);
+        let ciphertext = STANDARD_NO_PAD.encode(&sealed.ciphertext);
+        Ok(format!("{}.{nonce}.{ciphertext}", sealed.key_id))
+    }
+
+    fn open_params(&self, id: MessageId, stored: &str) -> Result<Params, StoreError> {
+        let corrupt = || StoreError::Corrupt("params");
+        let mut parts = stored.splitn(3, '.');
+        let (Some(key_id), Some(nonce), Some(ciphertext)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(corrupt());
+        };
+        let sealed = Sealed {
+            key_id: key_id.to_string(),
+            nonce: STANDARD_NO_PAD.decode(nonce).map_err(|_| corrupt())?,
+            ciphertext: STANDARD_NO_PAD.decode(ciphertext).map_err(|_| corrupt())?,
+        };
+        let json = self
+            .keys
+            .open(&id.to_string(), &sealed)
+            .map_err(|_| corrupt())?;
+        let params: BTreeMap<String, String> =
+            serde_json::from_slice(json.expose_secret()).map_err(|_| corrupt())?;
+        Ok(Params::from_stored(params))
     }
 
     /// Closes the pool; later calls fail as unavailable.
@@ -68,7 +116,7 @@ impl SqlOutboxStore {
 impl OutboxStore for SqlOutboxStore {
     async fn enqueue(&self, email: &EmailRequest, now: i64) -> Result<Enqueued, StoreError> {
         let id = MessageId::new(now);
-        let params = serde_json::to_string(email.params.as_map()).map_err(StoreError::Encode)?;
+        let params = self.seal_params(id, &email.params)?;
         let inserted = sqlx::query(
             "INSERT INTO outbox (id, idempotency_key, template, recipient, params, state, \
              attempt_count, next_attempt_at, enqueued_at) \
@@ -138,7 +186,16 @@ impl OutboxStore for SqlOutboxStore {
         .bind(due.next_attempt_at)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| claimed(due.id, &row)).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let params: String = row.try_get("params")?;
+        // Parameters sealed under a key no longer configured are lost; the
+        // message is still claimed, so a template that needs them fails it
+        // for good instead of the claim failing on every attempt.
+        let params = self.open_params(due.id, &params).unwrap_or_else(|error| {
+            tracing::warn!(message_id = %due.id, %error, "message parameters do not open");
+            Params::default()
+        });
+        claimed(due.id, &row, params).map(Some)
     }
 
     async fn mark_sent(&self, id: MessageId, attempt: u32, now: i64) -> Result<bool, StoreError> {
@@ -204,16 +261,13 @@ fn delivery(row: &AnyRow) -> Result<Delivery, StoreError> {
     })
 }
 
-fn claimed(id: MessageId, row: &AnyRow) -> Result<Claimed, StoreError> {
+fn claimed(id: MessageId, row: &AnyRow, params: Params) -> Result<Claimed, StoreError> {
     let recipient: String = row.try_get("recipient")?;
-    let params: String = row.try_get("params")?;
-    let params: BTreeMap<String, String> =
-        serde_json::from_str(&params).map_err(|_| StoreError::Corrupt("params"))?;
     Ok(Claimed {
         id,
         template: template(row)?,
         recipient: Recipient::parse(&recipient).map_err(|_| StoreError::Corrupt("recipient"))?,
-        params: Params::from_stored(params),
+        params,
         attempt: count(row)?,
     })
 }
@@ -225,7 +279,9 @@ mod tests {
 
     async fn fresh() -> SqlOutboxStore {
         let config = DbConfig::with_schema("notification");
-        SqlOutboxStore::connect(&config).await.unwrap()
+        SqlOutboxStore::connect(&config, KeyRing::ephemeral())
+            .await
+            .unwrap()
     }
 
     /// One test per conformance check, on a fresh in-memory SQLite store.
@@ -251,6 +307,74 @@ mod tests {
         failed_message_is_never_due_again,
         stale_claim_cannot_record_outcome,
     );
+
+    fn ring(ids: &[&str]) -> KeyRing {
+        let keys: Vec<_> = ids
+            .iter()
+            .map(|id| countersign_kit::seal::EncryptionKeyConfig {
+                id: id.to_string(),
+                key: base64::engine::general_purpose::STANDARD
+                    .encode([id.as_bytes()[0]; 32])
+                    .into(),
+            })
+            .collect();
+        KeyRing::from_config(&keys).unwrap()
+    }
+
+    /// Enqueues a conformance request (code `012345`) under `key` with
+    /// `writer` and claims it with `reader`.
+    async fn enqueue_and_claim(
+        key: &str,
+        writer: &SqlOutboxStore,
+        reader: &SqlOutboxStore,
+    ) -> Claimed {
+        let enqueued = writer.enqueue(&conformance::request(key), 0).await.unwrap();
+        let due = Due {
+            id: enqueued.id,
+            next_attempt_at: 0,
+        };
+        reader.claim(&due, 1).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn params_are_stored_sealed_and_claimed_in_clear() {
+        let store = SqlOutboxStore::connect(&DbConfig::with_schema("n"), ring(&["a"]))
+            .await
+            .unwrap();
+
+        let claimed = enqueue_and_claim("k", &store, &store).await;
+
+        let stored: String = sqlx::query_scalar("SELECT params FROM outbox")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert!(stored.starts_with("a."), "{stored}");
+        assert!(!stored.contains("012345") && !stored.contains("code"));
+        assert_eq!(claimed.params.get("code"), Some("012345"));
+    }
+
+    #[tokio::test]
+    async fn params_open_after_rotation_and_are_dropped_when_key_is_gone() {
+        let store = SqlOutboxStore::connect(&DbConfig::with_schema("n"), ring(&["a"]))
+            .await
+            .unwrap();
+        let rotated = SqlOutboxStore {
+            keys: Arc::new(ring(&["a", "b"])),
+            ..store.clone()
+        };
+        let key_gone = SqlOutboxStore {
+            keys: Arc::new(ring(&["b"])),
+            ..store.clone()
+        };
+
+        let opened = enqueue_and_claim("k1", &store, &rotated).await;
+        let after_rotation = enqueue_and_claim("k2", &rotated, &key_gone).await;
+        let lost = enqueue_and_claim("k3", &store, &key_gone).await;
+
+        assert_eq!(opened.params.get("code"), Some("012345"));
+        assert_eq!(after_rotation.params.get("code"), Some("012345"));
+        assert_eq!(lost.params, Params::default());
+    }
 
     #[tokio::test]
     async fn delivery_unavailable_when_pool_closed() {
