@@ -103,9 +103,7 @@ impl Stack {
 
     /// Starts a stack on the given storage.
     pub async fn start_on(storage: Storage) -> Self {
-        if std::env::var_os("TEST_LOG").is_some() {
-            countersign_kit::telemetry::init(countersign_kit::telemetry::LogFormat::Text);
-        }
+        crate::logs::capture();
         let mail = MailServer::start();
         let clock = Arc::new(ManualClock::new(now_ms()));
         let (auth_listener, auth) = listener().await;

@@ -1,16 +1,11 @@
 //! The storage traits' conformance checks, run against every backend: the
-//! SQL stores on Postgres and SQLite, the code store on Redis and in
-//! process.
-
-use std::{sync::Arc, time::Duration};
+//! SQL stores on Postgres and SQLite, the code and lockout store on Redis
+//! and in process.
 
 use secrecy::SecretString;
 
 use countersign_auth::store::{SqlStore, conformance as auth, sql::MIGRATIONS};
-use countersign_kit::{
-    clock::ManualClock,
-    db::{self, DbConfig},
-};
+use countersign_kit::db::{self, DbConfig};
 use countersign_mfa::store::{
     conformance as mfa, memory::MemoryCodeStore, redis::RedisCodeStore, sql::SqlFactorStore,
 };
@@ -63,10 +58,10 @@ async fn factor_store_conforms_on_postgres() {
 
 #[tokio::test]
 async fn code_store_conforms_in_process() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    let store = MemoryCodeStore::new(clock.clone());
+    let store = MemoryCodeStore::new();
 
-    mfa::code_store(&store, async |d: Duration| clock.advance(d)).await;
+    mfa::code_store(&store).await;
+    mfa::lockout_store(&store).await;
 }
 
 #[tokio::test]
@@ -75,7 +70,8 @@ async fn code_store_conforms_on_redis() {
     let url = SecretString::from(storage.redis_url.clone().unwrap());
     let store = RedisCodeStore::new(&url, &format!("countersign:{}", storage.tag)).unwrap();
 
-    mfa::code_store(&store, async |d: Duration| tokio::time::sleep(d).await).await;
+    mfa::code_store(&store).await;
+    mfa::lockout_store(&store).await;
 }
 
 async fn outbox_store(backend: Backend) {

@@ -140,6 +140,17 @@ pub fn assert_status<T: std::fmt::Debug>(
     }
 }
 
+/// Asserts RESOURCE_EXHAUSTED; the retry delay its details carry.
+pub fn exhausted<T: std::fmt::Debug>(result: Result<T, Status>) -> Duration {
+    let status = result.expect_err("expected RESOURCE_EXHAUSTED");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    details
+        .retry_info()
+        .and_then(|info| info.retry_delay)
+        .expect("a retry delay in the details")
+}
+
 /// The field named by an INVALID_ARGUMENT's details.
 pub fn violated_field<T: std::fmt::Debug>(result: Result<T, Status>) -> String {
     let status = result.expect_err("expected INVALID_ARGUMENT");

@@ -1,6 +1,8 @@
 //! Malformed, hostile and oversized input: a clear status naming the
 //! field, one constant message for authentication failures, nothing lost.
 
+use std::time::Duration;
+
 use tonic::Code;
 
 use countersign_proto::{
@@ -11,8 +13,8 @@ use countersign_proto::{
 use countersign_tests::stack::{Backend, PASSWORD, Stack, bearer, channel};
 
 use crate::gateway::{
-    answer, assert_status, begin, challenge, confirm, enroll, login, send_email_code, session,
-    violated_field,
+    answer, assert_status, begin, challenge, confirm, enroll, exhausted, login, send_email_code,
+    session, violated_field,
 };
 
 const INVALID_CREDENTIALS: &str = "invalid email or password";
@@ -128,7 +130,7 @@ async fn challenge_answers_name_the_bad_field_and_deny_wrong_codes() {
 }
 
 #[tokio::test]
-async fn challenge_is_spent_after_five_wrong_answers() {
+async fn second_factor_locks_after_five_wrong_codes_then_reopens() {
     let stack = Stack::start(Backend::Embedded).await;
     let owner = stack.organization("essential").await;
     let app = enroll(&stack, &session(&stack, &owner).await).await;
@@ -139,8 +141,7 @@ async fn challenge_is_spent_after_five_wrong_answers() {
     } else {
         "000000"
     };
-
-    for _ in 0..5 {
+    for _ in 0..4 {
         assert_status(
             answer(&stack, &pending, "totp", wrong).await,
             Code::Unauthenticated,
@@ -148,11 +149,18 @@ async fn challenge_is_spent_after_five_wrong_answers() {
         );
     }
 
-    assert_status(
-        answer(&stack, &pending, "totp", &right).await,
-        Code::Unauthenticated,
-        None,
-    );
+    let fifth = answer(&stack, &pending, "totp", wrong).await;
+    let later = challenge(&stack, &owner).await;
+    let right_while_locked = answer(&stack, &later, "totp", &right).await;
+
+    assert!(exhausted(fifth) <= Duration::from_secs(15 * 60));
+    assert!(exhausted(right_while_locked) > Duration::ZERO);
+    let notice = stack.mail.nth_mail_to(&owner, 2).await;
+    assert!(notice.subject().contains("paused"), "{}", notice.subject());
+    stack.clock.advance(Duration::from_secs(15 * 60));
+    let reopened = challenge(&stack, &owner).await;
+    let fresh = crate::gateway::code_now(&stack, &app);
+    answer(&stack, &reopened, "totp", &fresh).await.unwrap();
 }
 
 #[tokio::test]
@@ -286,4 +294,24 @@ async fn end_sessions_refuses_malformed_member_id() {
         violated_field(internal.end_sessions(request).await),
         "member_id"
     );
+}
+
+#[tokio::test]
+async fn login_stops_at_deadline_the_caller_sent() {
+    let stack = Stack::start(Backend::Embedded).await;
+    let owner = stack.organization("essential").await;
+    let mut request = tonic::Request::new(LoginRequest {
+        email: owner,
+        password: PASSWORD.to_string(),
+    });
+    // The header alone, with no client-side timer: only the server can
+    // enforce it. One millisecond is shorter than one Argon2id hash.
+    request.metadata_mut().insert(
+        "grpc-timeout",
+        tonic::metadata::MetadataValue::from_static("1m"),
+    );
+
+    let result = stack.auth_client().login(request).await;
+
+    assert_status(result, Code::Cancelled, Some("Timeout expired"));
 }

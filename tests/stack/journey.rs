@@ -49,12 +49,15 @@ async fn journey(backend: Backend) {
         .get_status(bearer(GetStatusRequest {}, &token))
         .await
         .unwrap();
-    assert_eq!(status.into_inner().factors, ["totp", "email_code"]);
+    assert_eq!(
+        status.into_inner().factors,
+        ["totp", "email_code", "recovery_code"]
+    );
 
     // Log in with the authenticator; the same code cannot be used twice.
     stack.clock.advance(STEP);
     let first = challenge(&stack, &owner).await;
-    assert_eq!(first.methods, ["totp", "email_code"]);
+    assert_eq!(first.methods, ["totp", "email_code", "recovery_code"]);
     let code = code_now(&stack, &app);
     let signed_in = answer(&stack, &first, "totp", &code).await.unwrap();
     assert_eq!(signed_in.factors, ["pwd", "otp"]);

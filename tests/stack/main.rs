@@ -10,3 +10,6 @@ mod gateway;
 mod input;
 mod journey;
 mod outage;
+mod race;
+mod secrets;
+mod throttle;

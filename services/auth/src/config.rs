@@ -1,6 +1,6 @@
 //! The auth service's settings.
 
-use std::time::Duration;
+use std::{num::NonZeroUsize, time::Duration};
 
 use countersign_kit::db::DbConfig;
 use countersign_plans::PlansConfig;
@@ -17,6 +17,24 @@ pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const DEFAULT_CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
 /// Default number of answers a challenge takes before it is spent.
 pub const DEFAULT_CHALLENGE_MAX_ATTEMPTS: u32 = 5;
+/// Default number of wrong passwords for one email that refuse its logins.
+pub const DEFAULT_ACCOUNT_FAILURE_LIMIT: u32 = 10;
+/// Default number of wrong passwords from one client address that refuse
+/// its logins.
+pub const DEFAULT_ADDRESS_FAILURE_LIMIT: u32 = 100;
+/// Default time, from the first wrong password, in which failures count
+/// towards a limit.
+pub const DEFAULT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Default time logins stay refused once a failure limit is reached.
+pub const DEFAULT_FAILURE_LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// Default number of password hashes allowed to wait for a free worker.
+pub const DEFAULT_HASH_QUEUE: usize = 64;
+
+/// Default number of password hashes computed at once: the parallelism the
+/// machine offers, or 1 when it cannot be told.
+pub fn default_hash_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
 
 /// The auth service's settings.
 #[derive(Clone, Deserialize)]
@@ -37,6 +55,36 @@ pub struct Config {
     pub challenge_ttl: Duration,
     /// Answers a challenge takes before it is spent. Default: 5.
     pub challenge_max_attempts: u32,
+    /// Wrong passwords for one email, within `account_failure_window`,
+    /// after which its logins are refused. Unknown emails count alike.
+    /// Default: 10.
+    pub account_failure_limit: u32,
+    /// Time from an email's first counted failure in which failures add
+    /// up. Default: 15 min.
+    #[serde(with = "humantime_serde")]
+    pub account_failure_window: Duration,
+    /// How long an email's logins are refused once its limit is reached.
+    /// Default: 15 min.
+    #[serde(with = "humantime_serde")]
+    pub account_lockout: Duration,
+    /// Wrong passwords from one client address, within
+    /// `address_failure_window`, after which its logins are refused.
+    /// Default: 100.
+    pub address_failure_limit: u32,
+    /// Time from an address's first counted failure in which failures add
+    /// up. Default: 15 min.
+    #[serde(with = "humantime_serde")]
+    pub address_failure_window: Duration,
+    /// How long an address's logins are refused once its limit is reached.
+    /// Default: 15 min.
+    #[serde(with = "humantime_serde")]
+    pub address_lockout: Duration,
+    /// Password hashes (Argon2id, 19 MiB each) computed at once. Default:
+    /// the machine's available parallelism.
+    pub hash_workers: usize,
+    /// Password hashes allowed to wait for a worker; a call that would wait
+    /// beyond this is refused at once as RESOURCE_EXHAUSTED. Default: 64.
+    pub hash_queue: usize,
     /// Bearer token of operators, who create organizations. Default: none,
     /// which turns operator calls off.
     pub operator_token: Option<SecretString>,
@@ -53,6 +101,14 @@ impl Default for Config {
             session_ttl: DEFAULT_SESSION_TTL,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
             challenge_max_attempts: DEFAULT_CHALLENGE_MAX_ATTEMPTS,
+            account_failure_limit: DEFAULT_ACCOUNT_FAILURE_LIMIT,
+            account_failure_window: DEFAULT_FAILURE_WINDOW,
+            account_lockout: DEFAULT_FAILURE_LOCKOUT,
+            address_failure_limit: DEFAULT_ADDRESS_FAILURE_LIMIT,
+            address_failure_window: DEFAULT_FAILURE_WINDOW,
+            address_lockout: DEFAULT_FAILURE_LOCKOUT,
+            hash_workers: default_hash_workers(),
+            hash_queue: DEFAULT_HASH_QUEUE,
             operator_token: None,
             plans: PlansConfig::default(),
         }
@@ -68,11 +124,49 @@ impl std::fmt::Debug for Config {
             .field("session_ttl", &self.session_ttl)
             .field("challenge_ttl", &self.challenge_ttl)
             .field("challenge_max_attempts", &self.challenge_max_attempts)
+            .field("account_failure_limit", &self.account_failure_limit)
+            .field("account_failure_window", &self.account_failure_window)
+            .field("account_lockout", &self.account_lockout)
+            .field("address_failure_limit", &self.address_failure_limit)
+            .field("address_failure_window", &self.address_failure_window)
+            .field("address_lockout", &self.address_lockout)
+            .field("hash_workers", &self.hash_workers)
+            .field("hash_queue", &self.hash_queue)
             .field(
                 "operator_token",
                 &self.operator_token.as_ref().map(|_| "[redacted]"),
             )
             .field("plans", &self.plans)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_matches_constants() {
+        let config = Config::default();
+
+        assert_eq!(config.account_failure_limit, 10);
+        assert_eq!(config.address_failure_limit, 100);
+        assert_eq!(config.account_lockout, Duration::from_secs(900));
+        assert_eq!(config.address_failure_window, Duration::from_secs(900));
+        assert_eq!(config.hash_queue, 64);
+        assert!(config.hash_workers >= 1);
+    }
+
+    #[test]
+    fn debug_hides_operator_token() {
+        let config = Config {
+            operator_token: Some(SecretString::from("hunter2-operator")),
+            ..Config::default()
+        };
+
+        let shown = format!("{config:?}");
+
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("hash_queue"));
     }
 }

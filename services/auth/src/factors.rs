@@ -43,10 +43,12 @@ pub trait SecondFactors: Send + Sync {
     /// The methods a challenge may offer this member; empty without MFA.
     async fn methods(&self, member_id: &str) -> Result<Vec<Method>, FactorError>;
 
-    /// Checks a code for the member.
+    /// Checks a code for the member, whose email gets the notice should
+    /// this attempt lock their second factor.
     async fn verify(
         &self,
         member_id: &str,
+        email: &str,
         method: Method,
         code: &SecretString,
     ) -> Result<(), FactorError>;
@@ -116,6 +118,7 @@ impl SecondFactors for MfaClient {
     async fn verify(
         &self,
         member_id: &str,
+        email: &str,
         method: Method,
         code: &SecretString,
     ) -> Result<(), FactorError> {
@@ -123,6 +126,7 @@ impl SecondFactors for MfaClient {
             member_id: member_id.to_string(),
             method: method.as_str().to_string(),
             code: code.expose_secret().to_string(),
+            email: email.to_string(),
         };
         self.client
             .clone()
@@ -145,5 +149,64 @@ impl SecondFactors for MfaClient {
             .map_err(factor_error)?;
         let expire = reply.into_inner().expire_time.unwrap_or_default();
         Ok(expire.seconds * 1000 + i64::from(expire.nanos / 1_000_000))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use countersign_kit::status::{invalid_argument, resource_exhausted};
+
+    use super::*;
+    use crate::domain::{AnswerError, SendCodeError};
+
+    fn retry_delay(status: &Status) -> Option<Duration> {
+        status.get_error_details().retry_info()?.retry_delay
+    }
+
+    #[test]
+    fn factor_error_reads_retry_delay_of_lockout() {
+        let locked = resource_exhausted("second factor locked", Duration::from_secs(900));
+
+        let error = factor_error(locked);
+
+        assert!(matches!(error, FactorError::Throttled(Some(d)) if d == Duration::from_secs(900)));
+    }
+
+    #[test]
+    fn lockout_reaches_caller_with_same_retry_delay() {
+        let locked = resource_exhausted("second factor locked", Duration::from_secs(900));
+        let cooldown = resource_exhausted("resend too soon", Duration::from_secs(45));
+
+        let answered = Status::from(AnswerError::from(factor_error(locked)));
+        let sent = Status::from(SendCodeError::from(factor_error(cooldown)));
+
+        assert_eq!(answered.code(), Code::ResourceExhausted);
+        assert_eq!(retry_delay(&answered), Some(Duration::from_secs(900)));
+        assert_eq!(sent.code(), Code::ResourceExhausted);
+        assert_eq!(retry_delay(&sent), Some(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn malformed_code_reaches_caller_naming_code_field() {
+        let malformed = invalid_argument("code", "must be a recovery code");
+
+        let status = Status::from(AnswerError::from(factor_error(malformed)));
+
+        let (field, why) = field_violation(&status).unwrap();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(field, "code");
+        assert_eq!(why, "must be a recovery code");
+    }
+
+    #[test]
+    fn factor_error_sorts_rejected_and_unavailable() {
+        assert!(matches!(
+            factor_error(Status::unauthenticated("invalid code")),
+            FactorError::Rejected
+        ));
+        assert!(matches!(
+            factor_error(Status::unavailable("down")),
+            FactorError::Unavailable
+        ));
     }
 }

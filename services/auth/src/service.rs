@@ -1,6 +1,6 @@
 //! Wiring: storage, the mfa client and the domain, served over gRPC.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
@@ -19,7 +19,7 @@ use countersign_proto::auth::v1::{
 
 use crate::{
     Config,
-    domain::{Auth, Limits},
+    domain::{Auth, FailureRule, HashError, HashPoolSize, Limits, PasswordHasher},
     factors::MfaClient,
     grpc::AuthApi,
     store::{SqlStore, sql::MIGRATIONS},
@@ -28,6 +28,13 @@ use crate::{
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("invalid {field}: {why}")]
+    Invalid {
+        field: &'static str,
+        why: &'static str,
+    },
+    #[error("cannot prepare password hashing")]
+    Hasher(#[from] HashError),
     #[error("invalid plans configuration")]
     Plans(#[from] PlansError),
     #[error("invalid mfa_url")]
@@ -46,17 +53,15 @@ pub struct Service {
 impl Service {
     /// Connects storage, runs migrations and builds the domain.
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        let limits = limits(&config)?;
         let plans = Plans::new(&config.plans)?;
         let factors = MfaClient::new(grpc::channel(&config.mfa_url)?);
+        let hasher = PasswordHasher::start(hash_pool_size(&config)?).await?;
         let pool = db::connect(&config.db, &MIGRATIONS).await?;
-        let limits = Limits {
-            session_ttl: config.session_ttl,
-            challenge_ttl: config.challenge_ttl,
-            challenge_max_attempts: config.challenge_max_attempts,
-        };
         let auth = Auth::new(
             Arc::new(SqlStore::new(pool)),
             Arc::new(factors),
+            hasher,
             clock,
             plans,
             limits,
@@ -98,5 +103,106 @@ impl Service {
         }
         grpc::serve(listener, routes, &names, shutdown).await?;
         Ok(())
+    }
+}
+
+fn invalid(field: &'static str, why: &'static str) -> StartError {
+    StartError::Invalid { field, why }
+}
+
+fn limits(config: &Config) -> Result<Limits, StartError> {
+    if config.challenge_max_attempts == 0 {
+        return Err(invalid("challenge_max_attempts", "must be at least 1"));
+    }
+    Ok(Limits {
+        session_ttl: config.session_ttl,
+        challenge_ttl: config.challenge_ttl,
+        challenge_max_attempts: config.challenge_max_attempts,
+        account_failures: failure_rule(
+            ("account_failure_limit", config.account_failure_limit),
+            ("account_failure_window", config.account_failure_window),
+            ("account_lockout", config.account_lockout),
+        )?,
+        address_failures: failure_rule(
+            ("address_failure_limit", config.address_failure_limit),
+            ("address_failure_window", config.address_failure_window),
+            ("address_lockout", config.address_lockout),
+        )?,
+    })
+}
+
+/// A failure rule from its three settings, each with its name.
+fn failure_rule(
+    (limit_field, limit): (&'static str, u32),
+    (window_field, window): (&'static str, Duration),
+    (lockout_field, lockout): (&'static str, Duration),
+) -> Result<FailureRule, StartError> {
+    if limit == 0 {
+        return Err(invalid(limit_field, "must be at least 1"));
+    }
+    if window.is_zero() {
+        return Err(invalid(window_field, "must be positive"));
+    }
+    if lockout.is_zero() {
+        return Err(invalid(lockout_field, "must be positive"));
+    }
+    Ok(FailureRule {
+        limit,
+        window,
+        lockout,
+    })
+}
+
+fn hash_pool_size(config: &Config) -> Result<HashPoolSize, StartError> {
+    if config.hash_workers == 0 {
+        return Err(invalid("hash_workers", "must be at least 1"));
+    }
+    Ok(HashPoolSize {
+        workers: config.hash_workers,
+        queue: config.hash_queue,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_name_the_bad_setting() {
+        let zero_limit = Config {
+            address_failure_limit: 0,
+            ..Config::default()
+        };
+        let zero_lockout = Config {
+            account_lockout: Duration::ZERO,
+            ..Config::default()
+        };
+
+        let shown = |config: &Config| limits(config).unwrap_err().to_string();
+
+        assert_eq!(
+            shown(&zero_limit),
+            "invalid address_failure_limit: must be at least 1"
+        );
+        assert_eq!(
+            shown(&zero_lockout),
+            "invalid account_lockout: must be positive"
+        );
+    }
+
+    #[test]
+    fn hash_pool_size_refuses_no_workers() {
+        let config = Config {
+            hash_workers: 0,
+            ..Config::default()
+        };
+
+        assert!(matches!(
+            hash_pool_size(&config),
+            Err(StartError::Invalid {
+                field: "hash_workers",
+                ..
+            })
+        ));
     }
 }

@@ -1,5 +1,6 @@
 //! The mfa service's settings: where it listens, where its storage and the
-//! other services are, TOTP parameters, code lifetimes and keys.
+//! other services are, TOTP parameters, emailed-code limits, the lockout
+//! after failed attempts, and keys.
 
 use std::time::Duration;
 
@@ -27,8 +28,18 @@ pub const DEFAULT_TOTP_WINDOW_STEPS: u8 = 1;
 pub const DEFAULT_ENROLLMENT_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long an emailed code stays valid, counted from its issue.
 pub const DEFAULT_EMAIL_CODE_TTL: Duration = Duration::from_secs(10 * 60);
-/// Wrong guesses allowed on one emailed code.
+/// Wrong guesses allowed on a member's outstanding emailed codes.
 pub const DEFAULT_EMAIL_CODE_MAX_GUESSES: u32 = 5;
+/// Shortest wait between two emailed codes to one member.
+pub const DEFAULT_EMAIL_CODE_RESEND_COOLDOWN: Duration = Duration::from_secs(60);
+/// Emailed codes one member may be sent per hour.
+pub const DEFAULT_EMAIL_CODE_HOURLY_QUOTA: u32 = 5;
+/// Failed second-factor attempts, all factors together, that lock a member.
+pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 5;
+/// The span within which those failures must fall.
+pub const DEFAULT_LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long a member's second factor stays locked.
+pub const DEFAULT_LOCKOUT_DURATION: Duration = Duration::from_secs(15 * 60);
 
 /// Settings of the mfa service.
 #[derive(Clone, Debug, Deserialize)]
@@ -49,7 +60,8 @@ pub struct Config {
     pub auth_url: String,
     /// URL of the notification service. Default: `http://127.0.0.1:50053`.
     pub notification_url: String,
-    /// Issuer name in `otpauth://` URIs, without a colon. Default: `Countersign`.
+    /// Issuer name in `otpauth://` URIs: any text but empty or holding a
+    /// colon, which the key URI format forbids. Default: `Countersign`.
     pub issuer: String,
     /// TOTP steps (of 30 s) accepted before and after the current one.
     /// Default: 1.
@@ -60,9 +72,28 @@ pub struct Config {
     /// Lifetime of an emailed code, from its issue. Default: 10 min.
     #[serde(with = "humantime_serde")]
     pub email_code_ttl: Duration,
-    /// Wrong guesses before an emailed code is refused even when right.
-    /// Default: 5.
+    /// Wrong guesses, counted over all of a member's outstanding emailed
+    /// codes and kept across resends, after which even a right code is
+    /// refused until they lapse. Default: 5.
     pub email_code_max_guesses: u32,
+    /// Shortest wait between two emailed codes to one member; zero turns
+    /// the cooldown off. Default: 60 s.
+    #[serde(with = "humantime_serde")]
+    pub email_code_resend_cooldown: Duration,
+    /// Emailed codes one member may be sent per hour (a fixed window from
+    /// the first send). Default: 5.
+    pub email_code_hourly_quota: u32,
+    /// Failed second-factor attempts (wrong, expired or reused codes of any
+    /// factor, together) that lock the member's second factor. Default: 5.
+    pub lockout_threshold: u32,
+    /// Span, from the first failure, within which `lockout_threshold`
+    /// failures lock. Default: 15 min.
+    #[serde(with = "humantime_serde")]
+    pub lockout_window: Duration,
+    /// How long a lock lasts; every attempt is refused meanwhile, right
+    /// codes included. Default: 15 min.
+    #[serde(with = "humantime_serde")]
+    pub lockout_duration: Duration,
     /// HMAC key (at least 32 bytes of text) under which emailed codes are
     /// stored. Default: none, which draws a random key at start, so codes
     /// issued before a restart, or by another replica, stop working.
@@ -90,6 +121,11 @@ impl Default for Config {
             enrollment_ttl: DEFAULT_ENROLLMENT_TTL,
             email_code_ttl: DEFAULT_EMAIL_CODE_TTL,
             email_code_max_guesses: DEFAULT_EMAIL_CODE_MAX_GUESSES,
+            email_code_resend_cooldown: DEFAULT_EMAIL_CODE_RESEND_COOLDOWN,
+            email_code_hourly_quota: DEFAULT_EMAIL_CODE_HOURLY_QUOTA,
+            lockout_threshold: DEFAULT_LOCKOUT_THRESHOLD,
+            lockout_window: DEFAULT_LOCKOUT_WINDOW,
+            lockout_duration: DEFAULT_LOCKOUT_DURATION,
             code_key: None,
             encryption_keys: Vec::new(),
             plans: PlansConfig::default(),
@@ -133,6 +169,12 @@ mod tests {
         assert_eq!(config.db.schema, "mfa");
         assert_eq!(config.totp_window_steps, 1);
         assert_eq!(config.email_code_max_guesses, 5);
+        assert_eq!(config.email_code_ttl, Duration::from_secs(600));
+        assert_eq!(config.email_code_resend_cooldown, Duration::from_secs(60));
+        assert_eq!(config.email_code_hourly_quota, 5);
+        assert_eq!(config.lockout_threshold, 5);
+        assert_eq!(config.lockout_window, Duration::from_secs(900));
+        assert_eq!(config.lockout_duration, Duration::from_secs(900));
         assert!(config.redis_url.is_none());
     }
 }

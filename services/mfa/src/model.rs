@@ -18,7 +18,7 @@ pub struct MemberId(String);
 pub enum Malformed {
     #[error("must be 1 to 128 printable ASCII characters")]
     MemberId,
-    #[error("must be \"totp\" or \"email_code\"")]
+    #[error("must be \"totp\", \"email_code\" or \"recovery_code\"")]
     Method,
     #[error("must be an email address")]
     Email,
@@ -50,6 +50,8 @@ pub enum Method {
     Totp,
     /// A code we emailed.
     EmailCode,
+    /// One of the member's single-use recovery codes.
+    RecoveryCode,
 }
 
 impl Method {
@@ -58,6 +60,7 @@ impl Method {
         match self {
             Method::Totp => "totp",
             Method::EmailCode => "email_code",
+            Method::RecoveryCode => "recovery_code",
         }
     }
 
@@ -66,6 +69,7 @@ impl Method {
         match text {
             "totp" => Ok(Method::Totp),
             "email_code" => Ok(Method::EmailCode),
+            "recovery_code" => Ok(Method::RecoveryCode),
             _ => Err(Malformed::Method),
         }
     }
@@ -149,8 +153,9 @@ mod tests {
     fn method_parses_wire_names_only() {
         assert_eq!(Method::parse("totp"), Ok(Method::Totp));
         assert_eq!(Method::parse("email_code"), Ok(Method::EmailCode));
+        assert_eq!(Method::parse("recovery_code"), Ok(Method::RecoveryCode));
         assert_eq!(Method::parse("TOTP"), Err(Malformed::Method));
-        assert_eq!(Method::parse("recovery_code"), Err(Malformed::Method));
+        assert_eq!(Method::parse("recovery"), Err(Malformed::Method));
     }
 
     #[test]

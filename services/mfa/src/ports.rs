@@ -48,6 +48,11 @@ pub enum Template {
     MfaEnabled,
     /// MFA was turned off.
     MfaDisabled,
+    /// The second factor is locked after failed attempts; param
+    /// `locked_minutes`.
+    MfaLocked,
+    /// A recovery code answered a challenge; param `remaining`.
+    RecoveryCodeUsed,
 }
 
 impl Template {
@@ -57,6 +62,8 @@ impl Template {
             Template::EmailCode => "email_code",
             Template::MfaEnabled => "mfa_enabled",
             Template::MfaDisabled => "mfa_disabled",
+            Template::MfaLocked => "mfa_locked",
+            Template::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Starting the service: configuration checked, storage connected and
-//! migrated, clients of the other services made, then gRPC served.
+//! migrated, clients of the other services made, then gRPC served while a
+//! background pass re-seals secrets under the newest encryption key.
 
 use std::{future::Future, sync::Arc};
 
@@ -16,16 +17,21 @@ use countersign_plans::Plans;
 use crate::{
     code::{CodeKey, ShortCodeKey},
     config::Config,
-    domain::{Deps, Mfa, Settings},
+    domain::{Deps, Mfa, RESEAL_BATCH, Settings},
     grpc::{
         SERVICE_NAMES,
         clients::{GrpcMailer, GrpcSessions},
     },
-    store::{CodeStore, memory::MemoryCodeStore, redis::RedisCodeStore, sql},
+    store::{
+        CodeStore, LockoutPolicy, LockoutStore, memory::MemoryCodeStore, redis::RedisCodeStore, sql,
+    },
 };
 
 /// Widest TOTP window accepted, in steps either side.
 pub const MAX_WINDOW_STEPS: u8 = 10;
+/// Why an issuer with a colon is refused.
+const ISSUER_COLON: &str =
+    "must not contain ':', which the otpauth key URI format forbids in an issuer";
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +71,7 @@ impl Service {
         let plans = Plans::new(&config.plans)?;
         let keys = key_ring(&config)?;
         let code_key = code_key(&config)?;
-        let codes = code_store(&config, &clock)?;
+        let (codes, lockouts) = short_lived_store(&config)?;
         let auth =
             grpc::channel(&config.auth_url).map_err(|e| StartError::ServiceUrl("auth_url", e))?;
         let notification = grpc::channel(&config.notification_url)
@@ -74,10 +80,11 @@ impl Service {
         tracing::info!(db = ?config.db, redis = config.redis_url.is_some(),
             redis_prefix = %config.redis_prefix, auth_url = %config.auth_url,
             notification_url = %config.notification_url, keys = ?keys,
-            window_steps = settings.window_steps, "mfa configured");
+            window_steps = settings.window_steps, lockout = ?settings.lockout, "mfa configured");
         let deps = Deps {
             factors: Arc::new(sql::SqlFactorStore::new(pool)),
             codes,
+            lockouts,
             keys,
             code_key,
             sessions: Arc::new(GrpcSessions::new(auth)),
@@ -91,7 +98,8 @@ impl Service {
     }
 
     /// Serves gRPC, with health and reflection, until `shutdown` completes
-    /// and requests in flight have finished.
+    /// and requests in flight have finished. Meanwhile, once, re-seals the
+    /// secrets still sealed under older keys.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -99,6 +107,7 @@ impl Service {
     ) -> Result<(), StartError> {
         let address = listener.local_addr().map_err(StartError::Listener)?;
         tracing::info!(%address, "mfa listening");
+        tokio::spawn(reseal_secrets(self.mfa.clone()));
         let routes = crate::grpc::routes(self.mfa);
         grpc::serve(listener, routes, &SERVICE_NAMES, shutdown).await?;
         tracing::info!("mfa stopped");
@@ -106,35 +115,69 @@ impl Service {
     }
 }
 
+/// One re-sealing pass; its outcome is only logged, serving goes on.
+async fn reseal_secrets(mfa: Arc<Mfa>) {
+    match mfa.reseal_secrets(RESEAL_BATCH).await {
+        Ok(done) if done.unopened > 0 => tracing::warn!(
+            resealed = done.resealed,
+            unopened = done.unopened,
+            "some secrets did not open for re-sealing"
+        ),
+        Ok(done) => tracing::info!(
+            resealed = done.resealed,
+            "secrets resealed under newest key"
+        ),
+        Err(error) => tracing::warn!(?error, "secrets not resealed"),
+    }
+}
+
 fn invalid(field: &'static str, why: &'static str) -> StartError {
     StartError::Invalid { field, why }
 }
 
+/// `Err(invalid(field, why))` unless `ok`.
+fn require(ok: bool, field: &'static str, why: &'static str) -> Result<(), StartError> {
+    if ok { Ok(()) } else { Err(invalid(field, why)) }
+}
+
 fn settings(config: &Config) -> Result<Settings, StartError> {
-    if config.issuer.is_empty() || config.issuer.contains(':') {
-        return Err(invalid("issuer", "must be non-empty without a colon"));
+    require(!config.issuer.is_empty(), "issuer", "must not be empty")?;
+    require(!config.issuer.contains(':'), "issuer", ISSUER_COLON)?;
+    let window_ok = config.totp_window_steps <= MAX_WINDOW_STEPS;
+    require(window_ok, "totp_window_steps", "must be at most 10")?;
+    for (field, span) in [
+        ("enrollment_ttl", config.enrollment_ttl),
+        ("email_code_ttl", config.email_code_ttl),
+        ("lockout_window", config.lockout_window),
+        ("lockout_duration", config.lockout_duration),
+    ] {
+        require(!span.is_zero(), field, "must be positive")?;
     }
-    if config.totp_window_steps > MAX_WINDOW_STEPS {
-        return Err(invalid("totp_window_steps", "must be at most 10"));
+    for (field, count) in [
+        ("email_code_max_guesses", config.email_code_max_guesses),
+        ("email_code_hourly_quota", config.email_code_hourly_quota),
+        ("lockout_threshold", config.lockout_threshold),
+    ] {
+        require(count >= 1, field, "must be at least 1")?;
     }
-    if config.enrollment_ttl.is_zero() {
-        return Err(invalid("enrollment_ttl", "must be positive"));
-    }
-    if config.email_code_ttl.is_zero() {
-        return Err(invalid("email_code_ttl", "must be positive"));
-    }
-    if config.email_code_max_guesses == 0 {
-        return Err(invalid("email_code_max_guesses", "must be at least 1"));
-    }
-    if config.redis_prefix.is_empty() {
-        return Err(invalid("redis_prefix", "must be non-empty"));
-    }
+    require(
+        !config.redis_prefix.is_empty(),
+        "redis_prefix",
+        "must be non-empty",
+    )?;
     Ok(Settings {
         issuer: config.issuer.clone(),
         window_steps: config.totp_window_steps,
         enrollment_ttl: config.enrollment_ttl,
         email_code_ttl: config.email_code_ttl,
         email_code_max_guesses: config.email_code_max_guesses,
+        email_code_cooldown: config.email_code_resend_cooldown,
+        email_code_hourly_quota: config.email_code_hourly_quota,
+        lockout: LockoutPolicy {
+            threshold: config.lockout_threshold,
+            window: config.lockout_window,
+            duration: config.lockout_duration,
+        },
     })
 }
 
@@ -162,14 +205,23 @@ fn code_key(config: &Config) -> Result<CodeKey, StartError> {
     }
 }
 
-fn code_store(config: &Config, clock: &SharedClock) -> Result<Arc<dyn CodeStore>, StartError> {
+/// The store of emailed codes and the lockout store, one object.
+type ShortLived = (Arc<dyn CodeStore>, Arc<dyn LockoutStore>);
+
+/// The store of emailed codes and lockouts: Redis when configured, else
+/// in process.
+fn short_lived_store(config: &Config) -> Result<ShortLived, StartError> {
     match &config.redis_url {
         Some(url) => {
             let store =
                 RedisCodeStore::new(url, &config.redis_prefix).map_err(StartError::RedisUrl)?;
-            Ok(Arc::new(store))
+            let store = Arc::new(store);
+            Ok((store.clone(), store))
         }
-        None => Ok(Arc::new(MemoryCodeStore::new(clock.clone()))),
+        None => {
+            let store = Arc::new(MemoryCodeStore::new());
+            Ok((store.clone(), store))
+        }
     }
 }
 
@@ -192,7 +244,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn build_names_bad_setting() {
+    async fn build_refuses_issuer_with_colon_naming_issuer_and_why() {
         let config = Config {
             issuer: "Acme:Corp".into(),
             ..Config::default()
@@ -200,7 +252,62 @@ mod tests {
 
         let error = build(config).await.err().unwrap();
 
-        assert!(error.to_string().contains("issuer"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "invalid configuration: issuer must not contain ':', which the otpauth key URI \
+             format forbids in an issuer"
+        );
+    }
+
+    #[tokio::test]
+    async fn build_accepts_issuer_with_spaces_symbols_and_accents() {
+        let config = Config {
+            issuer: "Zürich & Co / \"Finance\" 100% #1?".into(),
+            ..Config::default()
+        };
+
+        assert!(build(config).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn build_names_bad_limit_setting() {
+        let zero = std::time::Duration::ZERO;
+        let cases = [
+            (
+                "lockout_threshold",
+                Config {
+                    lockout_threshold: 0,
+                    ..Config::default()
+                },
+            ),
+            (
+                "lockout_window",
+                Config {
+                    lockout_window: zero,
+                    ..Config::default()
+                },
+            ),
+            (
+                "lockout_duration",
+                Config {
+                    lockout_duration: zero,
+                    ..Config::default()
+                },
+            ),
+            (
+                "email_code_hourly_quota",
+                Config {
+                    email_code_hourly_quota: 0,
+                    ..Config::default()
+                },
+            ),
+        ];
+
+        for (field, config) in cases {
+            let error = build(config).await.err().unwrap();
+
+            assert!(error.to_string().contains(field), "{error}");
+        }
     }
 
     #[tokio::test]

@@ -4,7 +4,13 @@
 //! of the window the code belongs to, so the caller can record that step
 //! and refuse it next time (the replay guard lives in storage, where the
 //! check-and-record is one conditional write).
+//!
+//! The `otpauth://` URI follows Google's Key Uri Format: label
+//! `issuer:account` and the `issuer` parameter percent-encoded (every byte
+//! but the unreserved ones), the secret in unpadded base32, and the
+//! algorithm, digits and period spelled out.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rand::{Rng, rngs::OsRng};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use subtle::{Choice, ConstantTimeEq};
@@ -17,6 +23,13 @@ pub const STEP_SECONDS: u64 = 30;
 /// Bytes in a fresh secret: 160 bits, as RFC 4226 recommends.
 pub const SECRET_BYTES: usize = 20;
 
+/// What stays unencoded in a URI component: RFC 3986's unreserved bytes.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Why an authenticator could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum TotpError {
@@ -26,9 +39,12 @@ pub enum TotpError {
     Qr(String),
 }
 
-/// A TOTP secret with its generator. Its `Debug` shows no secret.
+/// A TOTP secret with its generator, and the issuer and account that label
+/// it in apps. Its `Debug` shows no secret.
 pub struct Authenticator {
     totp: TOTP,
+    issuer: String,
+    account: String,
 }
 
 impl Authenticator {
@@ -54,20 +70,23 @@ impl Authenticator {
         issuer: &str,
         account: &str,
     ) -> Result<Self, TotpError> {
-        // A colon would split the label of the otpauth URI.
-        let account = account.replace(':', "_");
-        let issuer = (!issuer.is_empty()).then(|| issuer.replace(':', "_"));
+        // The label lives here, not in totp-rs, which refuses colons in it
+        // and leaves default parameters out of its URI.
         let totp = TOTP::new(
             Algorithm::SHA1,
             digits,
             0,
             STEP_SECONDS,
             secret.expose_secret().clone(),
-            issuer,
-            account,
+            None,
+            String::new(),
         )
         .map_err(|e| TotpError::Parameters(e.to_string()))?;
-        Ok(Self { totp })
+        Ok(Self {
+            totp,
+            issuer: issuer.to_string(),
+            account: account.to_string(),
+        })
     }
 
     /// The raw secret, for sealing.
@@ -80,14 +99,23 @@ impl Authenticator {
         SecretString::from(self.totp.get_secret_base32())
     }
 
-    /// The `otpauth://totp/...` URI apps scan.
+    /// The `otpauth://totp/...` URI apps scan. The issuer must hold no
+    /// colon (configuration refuses one); a colon in the account is
+    /// percent-encoded, so the first literal colon ends the issuer.
     pub fn uri(&self) -> SecretString {
-        SecretString::from(self.totp.get_url())
+        let issuer = utf8_percent_encode(&self.issuer, COMPONENT);
+        let account = utf8_percent_encode(&self.account, COMPONENT);
+        SecretString::from(format!(
+            "otpauth://totp/{issuer}:{account}?secret={}&issuer={issuer}\
+             &algorithm=SHA1&digits={}&period={STEP_SECONDS}",
+            self.totp.get_secret_base32(),
+            self.totp.digits,
+        ))
     }
 
     /// The URI as a QR code in PNG.
     pub fn qr_png(&self) -> Result<SecretBox<Vec<u8>>, TotpError> {
-        let png = self.totp.get_qr_png().map_err(TotpError::Qr)?;
+        let png = qrcodegen_image::draw_png(self.uri().expose_secret()).map_err(TotpError::Qr)?;
         Ok(SecretBox::new(Box::new(png)))
     }
 
@@ -118,13 +146,18 @@ impl Authenticator {
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("account", &self.totp.account_name)
+            .field("issuer", &self.issuer)
+            .field("account", &self.account)
             .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use percent_encoding::percent_decode_str;
+
     use super::*;
 
     const RFC_SEED: &[u8] = b"12345678901234567890";
@@ -196,6 +229,18 @@ mod tests {
         assert_eq!(totp.matching_step(&code(&wrong), 30_000, 0), None);
     }
 
+    /// The label's issuer and account, and the query parameters, decoded
+    /// as an app reads them: the label splits at its first literal colon.
+    fn parse_uri(uri: &str) -> (String, String, HashMap<String, String>) {
+        let url = url::Url::parse(uri).unwrap();
+        assert_eq!((url.scheme(), url.host_str()), ("otpauth", Some("totp")));
+        let label = url.path().strip_prefix('/').unwrap();
+        let (issuer, account) = label.split_once(':').unwrap();
+        let decode = |text: &str| percent_decode_str(text).decode_utf8().unwrap().into_owned();
+        let params = url.query_pairs().into_owned().collect();
+        (decode(issuer), decode(account), params)
+    }
+
     #[test]
     fn generate_gives_160_bit_secret_and_scannable_uri() {
         let totp = Authenticator::generate("Countersign", "ada@example.com").unwrap();
@@ -209,8 +254,45 @@ mod tests {
             uri.expose_secret()
                 .starts_with("otpauth://totp/Countersign:ada%40example.com?")
         );
-        assert!(uri.expose_secret().contains("issuer=Countersign"));
         assert!(png.expose_secret().starts_with(b"\x89PNG"));
+    }
+
+    #[test]
+    fn uri_spells_out_every_key_uri_parameter() {
+        let totp = rfc_authenticator(6);
+
+        let (_, _, params) = parse_uri(totp.uri().expose_secret());
+
+        assert_eq!(params["secret"], "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert!(!params["secret"].contains('='));
+        assert_eq!(params["issuer"], "Countersign");
+        assert_eq!(params["algorithm"], "SHA1");
+        assert_eq!(params["digits"], "6");
+        assert_eq!(params["period"], "30");
+    }
+
+    #[test]
+    fn uri_gives_back_exact_issuer_and_account_whatever_they_contain() {
+        let cases = [
+            ("Acme Corp", "ada lovelace@example.com"),
+            ("A&B?C#D", "a&b=c?d#e@example.com"),
+            ("Ops/Finance 100%", "x/y%z+w@example.com"),
+            ("\"Quoted\" 'Co'", "o'brien\"q\"@example.com"),
+            ("Zürich Bank 銀行", "josé@exämple.com"),
+            ("plus+sign", "colon:in:local@example.com"),
+        ];
+        for (issuer, account) in cases {
+            let secret = SecretBox::new(Box::new(RFC_SEED.to_vec()));
+            let totp = Authenticator::from_secret(secret, issuer, account).unwrap();
+            let uri = totp.uri();
+
+            let (label_issuer, label_account, params) = parse_uri(uri.expose_secret());
+
+            assert_eq!(label_issuer, issuer, "{}", uri.expose_secret());
+            assert_eq!(label_account, account, "{}", uri.expose_secret());
+            assert_eq!(params["issuer"], issuer, "{}", uri.expose_secret());
+            assert_eq!(uri.expose_secret().matches(':').count(), 2);
+        }
     }
 
     #[test]

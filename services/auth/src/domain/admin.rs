@@ -4,7 +4,9 @@
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-use super::{Auth, Email, Member, Organization, Password, Role, SessionError};
+use super::{
+    Auth, Email, HashError, Member, Organization, Password, Role, SECURITY_TARGET, SessionError,
+};
 use crate::store::{MemberRecord, StoreError};
 
 /// An organization to create, with its owner.
@@ -35,6 +37,9 @@ pub enum AdminError {
     UnknownPlan(String),
     #[error("the email is already in use")]
     EmailTaken,
+    /// Every password hashing slot is taken; try again shortly.
+    #[error("too many passwords being hashed")]
+    Busy,
     #[error("a dependency is unavailable")]
     Unavailable,
     #[error("administrative action failed")]
@@ -47,6 +52,15 @@ impl From<StoreError> for AdminError {
             StoreError::Unavailable(_) => AdminError::Unavailable,
             StoreError::Conflict => AdminError::EmailTaken,
             other => AdminError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<HashError> for AdminError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => AdminError::Busy,
+            HashError::Failed(cause) => AdminError::Internal(cause),
         }
     }
 }
@@ -104,7 +118,7 @@ impl Auth {
         self.store
             .create_organization(&organization, &owner, now)
             .await?;
-        tracing::info!(target: "security", organization_id = %organization.id, "organization created");
+        tracing::info!(target: SECURITY_TARGET, organization_id = %organization.id, "organization created");
         Ok((organization, owner.member))
     }
 
@@ -138,7 +152,7 @@ impl Auth {
             .insert_member(&record, self.clock.now_ms())
             .await?;
         tracing::info!(
-            target: "security",
+            target: SECURITY_TARGET,
             actor = %caller.id,
             member_id = %record.member.id,
             "member added"
@@ -153,11 +167,7 @@ impl Auth {
         password: &Password,
         role: Role,
     ) -> Result<MemberRecord, AdminError> {
-        let hash = self
-            .hasher
-            .hash(password)
-            .await
-            .map_err(AdminError::Internal)?;
+        let hash = self.hasher.hash(password).await?;
         Ok(MemberRecord {
             member: Member {
                 id: uuid::Uuid::now_v7().to_string(),

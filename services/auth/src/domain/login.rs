@@ -1,17 +1,13 @@
-//! The login state machine: password, then a challenge when the member has
-//! a second factor, answered with a code the mfa service vouches for.
+//! Password logins: the failure limits first, then the password, then a
+//! session, or a challenge when the member has a second factor (answered
+//! in [`super::challenge`]).
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use countersign_kit::{clock::millis, token};
-
-use super::{Auth, Email, IssuedSession, Method, Password, Proof};
-use crate::{
-    factors::FactorError,
-    store::{ChallengeRecord, StoreError},
-};
+use super::{Auth, Email, HashError, IssuedSession, Method, Password, Proof, SECURITY_TARGET};
+use crate::{factors::FactorError, store::StoreError};
 
 /// What a correct password leads to.
 pub enum LoginOutcome {
@@ -33,60 +29,27 @@ pub struct Challenge {
 pub enum LoginError {
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many wrong passwords for the email or from the address; how
+    /// long logins stay refused.
+    #[error("too many failed logins")]
+    TooManyFailures(Duration),
+    /// Every password hashing slot is taken; try again shortly.
+    #[error("too many logins at once")]
+    Busy,
     #[error("a dependency is unavailable")]
     Unavailable,
     #[error("login failed")]
     Internal(#[source] anyhow::Error),
 }
 
-/// Why a challenge answer failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AnswerError {
-    #[error("invalid challenge or code")]
-    Rejected,
-    #[error("method not offered by this challenge")]
-    MethodNotOffered,
-    #[error("malformed code: {0}")]
-    MalformedCode(String),
-    #[error("too many attempts")]
-    Throttled(Option<Duration>),
-    #[error("a dependency is unavailable")]
-    Unavailable,
-    #[error("challenge answer failed")]
-    Internal(#[source] anyhow::Error),
-}
-
-/// Why an emailed code could not be sent.
-#[derive(Debug, thiserror::Error)]
-pub enum SendCodeError {
-    #[error("invalid challenge")]
-    InvalidChallenge,
-    #[error("method not offered by this challenge")]
-    MethodNotOffered,
-    #[error("too many codes sent")]
-    Throttled(Option<Duration>),
-    #[error("a dependency is unavailable")]
-    Unavailable,
-    #[error("sending the code failed")]
-    Internal(#[source] anyhow::Error),
-}
-
-macro_rules! from_lower_errors {
-    ($error:ident) => {
-        impl From<StoreError> for $error {
-            fn from(error: StoreError) -> Self {
-                match error {
-                    StoreError::Unavailable(_) => $error::Unavailable,
-                    other => $error::Internal(other.into()),
-                }
-            }
+impl From<StoreError> for LoginError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => LoginError::Unavailable,
+            other => LoginError::Internal(other.into()),
         }
-    };
+    }
 }
-
-from_lower_errors!(LoginError);
-from_lower_errors!(AnswerError);
-from_lower_errors!(SendCodeError);
 
 impl From<FactorError> for LoginError {
     fn from(error: FactorError) -> Self {
@@ -97,48 +60,58 @@ impl From<FactorError> for LoginError {
     }
 }
 
-impl From<FactorError> for AnswerError {
-    fn from(error: FactorError) -> Self {
+impl From<HashError> for LoginError {
+    fn from(error: HashError) -> Self {
         match error {
-            FactorError::Rejected => AnswerError::Rejected,
-            FactorError::Malformed(why) => AnswerError::MalformedCode(why),
-            FactorError::Throttled(retry) => AnswerError::Throttled(retry),
-            FactorError::Unavailable => AnswerError::Unavailable,
-            other => AnswerError::Internal(other.into()),
-        }
-    }
-}
-
-impl From<FactorError> for SendCodeError {
-    fn from(error: FactorError) -> Self {
-        match error {
-            FactorError::Throttled(retry) => SendCodeError::Throttled(retry),
-            FactorError::Unavailable => SendCodeError::Unavailable,
-            other => SendCodeError::Internal(other.into()),
+            HashError::Busy => LoginError::Busy,
+            HashError::Failed(cause) => LoginError::Internal(cause),
         }
     }
 }
 
 impl Auth {
-    /// Checks a password; opens a challenge when the member has MFA.
+    /// Checks a password from `client_address`, unless too many wrong ones
+    /// came for the email or from the address; opens a challenge when the
+    /// member has MFA. Unknown emails cost and count like wrong passwords.
     pub async fn login(
         &self,
         email: &Email,
         password: &Password,
+        client_address: Option<&str>,
     ) -> Result<LoginOutcome, LoginError> {
+        let now = self.clock.now_ms();
+        if let Some(retry) = self.login_refusal(email, client_address, now).await? {
+            tracing::info!(
+                target: SECURITY_TARGET,
+                outcome = "refused",
+                client_address,
+                "password login refused after too many failures"
+            );
+            return Err(LoginError::TooManyFailures(retry));
+        }
         let record = self.store.member_by_email(email.as_str()).await?;
         let stored = record.as_ref().map(|r| r.password_hash.expose_secret());
-        let matched = self
-            .hasher
-            .verify(password, stored)
-            .await
-            .map_err(LoginError::Internal)?;
+        let matched = self.hasher.verify(password, stored).await?;
         let Some(record) = record.filter(|_| matched) else {
-            tracing::info!(target: "security", outcome = "denied", "password login refused");
+            self.count_login_failure(email, client_address, now).await?;
+            tracing::info!(
+                target: SECURITY_TARGET,
+                outcome = "denied",
+                client_address,
+                "password login denied"
+            );
             return Err(LoginError::InvalidCredentials);
         };
 
+        self.clear_account_failures(email).await?;
         let member_id = record.member.id;
+        tracing::info!(
+            target: SECURITY_TARGET,
+            outcome = "accepted",
+            member_id,
+            client_address,
+            "password accepted"
+        );
         let methods = self.factors.methods(&member_id).await?;
         if methods.is_empty() {
             let session = self
@@ -150,84 +123,150 @@ impl Auth {
             self.open_challenge(&member_id, methods).await?,
         ))
     }
+}
 
-    async fn open_challenge(
-        &self,
-        member_id: &str,
-        methods: Vec<Method>,
-    ) -> Result<Challenge, StoreError> {
-        let token = token::generate();
-        let now = self.clock.now_ms();
-        let record = ChallengeRecord {
-            token_digest: token::digest(&token),
-            member_id: member_id.to_string(),
-            methods,
-            attempts: 0,
-            created_at: now,
-            expires_at: now.saturating_add(millis(self.limits.challenge_ttl)),
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::{
+        HashPoolSize,
+        testing::{
+            ACCOUNT_LIMIT, ADDRESS_LIMIT, FakeFactors, Harness, LOCKOUT, OWNER, PASSWORD, ROOMY,
+            email, harness, password,
+        },
+    };
+
+    const HOME: Option<&str> = Some("203.0.113.7");
+
+    async fn attempt(h: &Harness, who: &str, text: &str, from: Option<&str>) -> LoginError {
+        match h.auth.login(&email(who), &password(text), from).await {
+            Ok(_) => panic!("expected {who} to be refused"),
+            Err(error) => error,
+        }
+    }
+
+    async fn fail_times(h: &Harness, who: &str, times: u32, from: Option<&str>) {
+        for _ in 0..times {
+            let error = attempt(h, who, "wrong password", from).await;
+            assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
+        }
+    }
+
+    async fn signs_in(h: &Harness, from: Option<&str>) -> bool {
+        let outcome = h.auth.login(&email(OWNER), &password(PASSWORD), from).await;
+        matches!(outcome, Ok(LoginOutcome::Session(_)))
+    }
+
+    #[tokio::test]
+    async fn login_refuses_account_before_hashing_when_limit_reached() {
+        let h = harness(ROOMY, FakeFactors::none()).await;
+        fail_times(&h, OWNER, ACCOUNT_LIMIT, None).await;
+        h.clock.advance(Duration::from_secs(60));
+
+        let _all_slots = h.auth.hasher.exhaust();
+        let locked = attempt(&h, OWNER, PASSWORD, HOME).await;
+        let other = attempt(&h, "someone@ledger.example", PASSWORD, HOME).await;
+
+        let LoginError::TooManyFailures(retry) = locked else {
+            panic!("expected too many failures, got {locked:?}");
         };
-        self.store.insert_challenge(&record).await?;
-        tracing::info!(target: "security", member_id, "second factor challenged");
-        Ok(Challenge {
-            token,
-            methods: record.methods,
-            expires_at: record.expires_at,
-        })
+        assert_eq!(retry, LOCKOUT - Duration::from_secs(60));
+        assert!(matches!(other, LoginError::Busy), "{other:?}");
     }
 
-    /// Completes a challenge with a code; each answer counts against the
-    /// challenge, and only the first correct answer gets a session.
-    pub async fn answer_challenge(
-        &self,
-        challenge_token: &SecretString,
-        method: Method,
-        code: &SecretString,
-    ) -> Result<IssuedSession, AnswerError> {
-        let digest = token::digest(challenge_token);
-        let now = self.clock.now_ms();
-        let challenge = self
-            .store
-            .record_challenge_attempt(&digest, now, self.limits.challenge_max_attempts)
-            .await?
-            .ok_or(AnswerError::Rejected)?;
-        if !challenge.methods.contains(&method) {
-            return Err(AnswerError::MethodNotOffered);
-        }
+    #[tokio::test]
+    async fn login_counts_unknown_email_like_known() {
+        let h = harness(ROOMY, FakeFactors::none()).await;
+        let unknown = "Nobody@Ledger.example";
 
-        self.factors
-            .verify(&challenge.member_id, method, code)
-            .await?;
-        if !self.store.consume_challenge(&digest).await? {
-            return Err(AnswerError::Rejected);
-        }
-        let proofs = vec![Proof::Password, method.proof()];
-        Ok(self.issue_session(&challenge.member_id, proofs).await?)
+        fail_times(&h, unknown, ACCOUNT_LIMIT, None).await;
+        let refused = attempt(&h, "nobody@ledger.example ", "anything", None).await;
+
+        assert!(
+            matches!(refused, LoginError::TooManyFailures(_)),
+            "{refused:?}"
+        );
+        assert!(signs_in(&h, None).await);
     }
 
-    /// Emails a code for a pending challenge; when the code expires.
-    pub async fn send_challenge_email_code(
-        &self,
-        challenge_token: &SecretString,
-    ) -> Result<i64, SendCodeError> {
-        let digest = token::digest(challenge_token);
-        let now = self.clock.now_ms();
-        let challenge = self
-            .store
-            .live_challenge(&digest, now, self.limits.challenge_max_attempts)
-            .await?
-            .ok_or(SendCodeError::InvalidChallenge)?;
-        if !challenge.methods.contains(&Method::EmailCode) {
-            return Err(SendCodeError::MethodNotOffered);
+    #[tokio::test]
+    async fn login_clears_account_failures_when_password_right() {
+        let h = harness(ROOMY, FakeFactors::none()).await;
+
+        fail_times(&h, OWNER, ACCOUNT_LIMIT - 1, None).await;
+        assert!(signs_in(&h, None).await);
+        fail_times(&h, OWNER, ACCOUNT_LIMIT - 1, None).await;
+
+        assert!(signs_in(&h, None).await);
+    }
+
+    #[tokio::test]
+    async fn login_refuses_address_after_failures_across_emails() {
+        let h = harness(ROOMY, FakeFactors::none()).await;
+        for n in 0..ADDRESS_LIMIT {
+            fail_times(&h, &format!("guess{n}@ledger.example"), 1, HOME).await;
         }
 
-        let member = self
-            .store
-            .member_by_id(&challenge.member_id)
-            .await?
-            .ok_or(SendCodeError::InvalidChallenge)?;
-        Ok(self
-            .factors
-            .send_email_code(&member.id, &member.email)
-            .await?)
+        let from_home = attempt(&h, OWNER, PASSWORD, HOME).await;
+
+        assert!(
+            matches!(from_home, LoginError::TooManyFailures(_)),
+            "{from_home:?}"
+        );
+        assert!(signs_in(&h, Some("198.51.100.9")).await);
+    }
+
+    #[tokio::test]
+    async fn login_allowed_again_when_lockout_over() {
+        let h = harness(ROOMY, FakeFactors::none()).await;
+        fail_times(&h, OWNER, ACCOUNT_LIMIT, HOME).await;
+
+        h.clock.advance(LOCKOUT - Duration::from_millis(1));
+        let still = attempt(&h, OWNER, PASSWORD, HOME).await;
+        h.clock.advance(Duration::from_millis(1));
+
+        assert!(matches!(still, LoginError::TooManyFailures(_)), "{still:?}");
+        assert!(signs_in(&h, HOME).await);
+    }
+
+    #[tokio::test]
+    async fn login_forgets_failures_when_window_over() {
+        let h = harness(ROOMY, FakeFactors::none()).await;
+        fail_times(&h, OWNER, ACCOUNT_LIMIT - 1, None).await;
+
+        h.clock.advance(LOCKOUT);
+        fail_times(&h, OWNER, ACCOUNT_LIMIT - 1, None).await;
+
+        assert!(signs_in(&h, None).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn login_flood_refuses_some_busy_and_answers_rest_when_pool_tiny() {
+        let tiny = HashPoolSize {
+            workers: 1,
+            queue: 1,
+        };
+        let h = harness(tiny, FakeFactors::none()).await;
+
+        let mut flood = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let auth = Arc::clone(&h.auth);
+            flood.spawn(async move { auth.login(&email(OWNER), &password(PASSWORD), HOME).await });
+        }
+        let outcomes = flood.join_all().await;
+
+        let busy = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(LoginError::Busy)))
+            .count();
+        let signed_in = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(LoginOutcome::Session(_))))
+            .count();
+        assert!(busy > 0, "no login was refused as busy");
+        assert!(signed_in > 0, "no login was answered");
+        assert_eq!(busy + signed_in, outcomes.len());
     }
 }

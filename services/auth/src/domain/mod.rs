@@ -3,10 +3,15 @@
 //! error type.
 
 mod admin;
+mod challenge;
 mod email;
+mod failures;
+mod hasher;
 mod login;
 mod password;
 mod sessions;
+#[cfg(test)]
+mod testing;
 
 use std::{sync::Arc, time::Duration};
 
@@ -15,12 +20,18 @@ use countersign_plans::Plans;
 use secrecy::SecretString;
 
 pub use admin::{AdminError, NewMemberRequest, NewOrganizationRequest};
+pub use challenge::{AnswerError, SendCodeError};
 pub use email::{Email, EmailError};
-pub use login::{AnswerError, Challenge, LoginError, LoginOutcome, SendCodeError};
-pub use password::{Password, PasswordError, PasswordHasher};
+pub use failures::FailureRule;
+pub use hasher::{HashError, HashPoolSize, PasswordHasher};
+pub use login::{Challenge, LoginError, LoginOutcome};
+pub use password::{Password, PasswordError};
 pub use sessions::{IssuedSession, SessionError, SessionView};
 
 use crate::{factors::SecondFactors, store::AuthStore};
+
+/// Target of the log lines that record security outcomes.
+pub const SECURITY_TARGET: &str = "countersign::security";
 
 /// A member's role in their organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,15 +68,18 @@ pub enum Proof {
     Password,
     Totp,
     EmailCode,
+    RecoveryCode,
 }
 
 impl Proof {
-    /// The proof's name in sessions: `pwd`, `otp`, `email_code`.
+    /// The proof's name in sessions: `pwd`, `otp`, `email_code`,
+    /// `recovery_code`.
     pub fn as_str(self) -> &'static str {
         match self {
             Proof::Password => "pwd",
             Proof::Totp => "otp",
             Proof::EmailCode => "email_code",
+            Proof::RecoveryCode => "recovery_code",
         }
     }
 
@@ -75,6 +89,7 @@ impl Proof {
             "pwd" => Some(Proof::Password),
             "otp" => Some(Proof::Totp),
             "email_code" => Some(Proof::EmailCode),
+            "recovery_code" => Some(Proof::RecoveryCode),
             _ => None,
         }
     }
@@ -85,14 +100,17 @@ impl Proof {
 pub enum Method {
     Totp,
     EmailCode,
+    RecoveryCode,
 }
 
 impl Method {
-    /// The method's name on the wire: `totp`, `email_code`.
+    /// The method's name on the wire: `totp`, `email_code`,
+    /// `recovery_code`.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Totp => "totp",
             Method::EmailCode => "email_code",
+            Method::RecoveryCode => "recovery_code",
         }
     }
 
@@ -101,6 +119,7 @@ impl Method {
         match text {
             "totp" => Some(Method::Totp),
             "email_code" => Some(Method::EmailCode),
+            "recovery_code" => Some(Method::RecoveryCode),
             _ => None,
         }
     }
@@ -110,6 +129,7 @@ impl Method {
         match self {
             Method::Totp => Proof::Totp,
             Method::EmailCode => Proof::EmailCode,
+            Method::RecoveryCode => Proof::RecoveryCode,
         }
     }
 }
@@ -137,6 +157,10 @@ pub struct Limits {
     pub session_ttl: Duration,
     pub challenge_ttl: Duration,
     pub challenge_max_attempts: u32,
+    /// Wrong passwords counted per normalized email.
+    pub account_failures: FailureRule,
+    /// Wrong passwords counted per client address.
+    pub address_failures: FailureRule,
 }
 
 /// The auth service's domain.
@@ -155,6 +179,7 @@ impl Auth {
     pub fn new(
         store: Arc<dyn AuthStore>,
         factors: Arc<dyn SecondFactors>,
+        hasher: PasswordHasher,
         clock: SharedClock,
         plans: Plans,
         limits: Limits,
@@ -163,11 +188,32 @@ impl Auth {
         Self {
             store,
             factors,
-            hasher: PasswordHasher::new(),
+            hasher,
             clock,
             plans,
             limits,
             operator_token,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_recovery_code_proves_recovery_code() {
+        let method = Method::parse("recovery_code").unwrap();
+
+        assert_eq!(method, Method::RecoveryCode);
+        assert_eq!(method.as_str(), "recovery_code");
+        assert_eq!(method.proof().as_str(), "recovery_code");
+        assert_eq!(Proof::parse("recovery_code"), Some(Proof::RecoveryCode));
+    }
+
+    #[test]
+    fn method_parse_refuses_unknown_names() {
+        assert_eq!(Method::parse("sms"), None);
+        assert_eq!(Method::parse("Recovery_Code"), None);
     }
 }

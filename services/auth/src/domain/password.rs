@@ -1,11 +1,7 @@
 //! Passwords: Unicode-normalized (NFKC) before hashing and before verifying,
-//! hashed with Argon2id at OWASP's parameters (19 MiB, t=2, p=1) on the
-//! blocking pool so hashing never stalls the async workers.
-//!
-//! Unknown accounts are verified against a dummy hash, so they cost the same
-//! time as a wrong password.
-
-use std::sync::Arc;
+//! hashed with Argon2id at OWASP's parameters (19 MiB, t=2, p=1). The
+//! functions here block; [`super::PasswordHasher`] runs them off the async
+//! workers.
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version,
@@ -46,6 +42,11 @@ pub enum PasswordError {
 }
 
 impl Password {
+    /// The normalized text, for hashing.
+    pub(super) fn secret(&self) -> &SecretString {
+        &self.0
+    }
+
     /// A password submitted to log in: any non-empty text within the size
     /// limit, normalized.
     pub fn submitted(text: &str) -> Result<Self, PasswordError> {
@@ -70,64 +71,14 @@ impl Password {
     }
 }
 
-/// Hashes and verifies passwords off the async workers.
-#[derive(Clone)]
-pub struct PasswordHasher {
-    dummy: Arc<tokio::sync::OnceCell<String>>,
-}
-
-impl Default for PasswordHasher {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl PasswordHasher {
-    /// A hasher; the dummy hash is made on first use.
-    pub fn new() -> Self {
-        Self {
-            dummy: Arc::new(tokio::sync::OnceCell::new()),
-        }
-    }
-
-    /// Hashes a password into a PHC string.
-    pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
-        let secret = password.0.clone();
-        tokio::task::spawn_blocking(move || hash_blocking(secret.expose_secret())).await?
-    }
-
-    /// Checks a password against a stored hash; with no hash (an unknown
-    /// account) checks against the dummy hash and answers no.
-    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> anyhow::Result<bool> {
-        let (hash, known) = match stored {
-            Some(hash) => (hash.to_string(), true),
-            None => (self.dummy_hash().await?, false),
-        };
-        let secret = password.0.clone();
-        let matched =
-            tokio::task::spawn_blocking(move || verify_blocking(secret.expose_secret(), &hash))
-                .await??;
-        Ok(known && matched)
-    }
-
-    async fn dummy_hash(&self) -> anyhow::Result<String> {
-        let hash = self
-            .dummy
-            .get_or_try_init(|| async {
-                tokio::task::spawn_blocking(|| hash_blocking("countersign dummy password")).await?
-            })
-            .await?;
-        Ok(hash.clone())
-    }
-}
-
 fn argon2() -> anyhow::Result<Argon2<'static>> {
     let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None)
         .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-fn hash_blocking(password: &str) -> anyhow::Result<String> {
+/// Hashes a password into a PHC string, with a fresh salt.
+pub(super) fn hash_blocking(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     let hash = argon2()?
         .hash_password(password.as_bytes(), &salt)
@@ -135,7 +86,8 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
-fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<bool> {
+/// Whether a password matches a PHC string.
+pub(super) fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<bool> {
     let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
     Ok(argon2()?
         .verify_password(password.as_bytes(), &parsed)
@@ -146,26 +98,15 @@ fn verify_blocking(password: &str, stored: &str) -> anyhow::Result<bool> {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn verify_accepts_same_password_in_other_unicode_form() {
-        let hasher = PasswordHasher::new();
+    #[test]
+    fn verify_blocking_accepts_same_password_in_other_unicode_form() {
         let composed = Password::new_choice("caf\u{e9} au lait").unwrap();
         let decomposed = Password::submitted("cafe\u{301} au lait").unwrap();
 
-        let hash = hasher.hash(&composed).await.unwrap();
+        let hash = hash_blocking(composed.secret().expose_secret()).unwrap();
 
-        assert!(hasher.verify(&decomposed, Some(&hash)).await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn verify_refuses_wrong_password_and_unknown_account() {
-        let hasher = PasswordHasher::new();
-        let right = Password::new_choice("correct horse").unwrap();
-        let wrong = Password::submitted("correct horse!").unwrap();
-        let hash = hasher.hash(&right).await.unwrap();
-
-        assert!(!hasher.verify(&wrong, Some(&hash)).await.unwrap());
-        assert!(!hasher.verify(&right, None).await.unwrap());
+        assert!(verify_blocking(decomposed.secret().expose_secret(), &hash).unwrap());
+        assert!(!verify_blocking("cafe au lait", &hash).unwrap());
     }
 
     #[test]

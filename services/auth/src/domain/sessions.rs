@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 use countersign_kit::{clock::millis, token};
 
-use super::{Auth, Proof};
+use super::{Auth, Proof, SECURITY_TARGET};
 use crate::store::{SessionRecord, StoreError};
 
 pub use crate::store::SessionRow as SessionView;
@@ -54,7 +54,7 @@ impl Auth {
             expires_at: now.saturating_add(millis(self.limits.session_ttl)),
         };
         self.store.insert_session(&record).await?;
-        tracing::info!(target: "security", member_id, "session issued");
+        tracing::info!(target: SECURITY_TARGET, member_id, "session issued");
         Ok(IssuedSession {
             token,
             proofs: record.proofs,
@@ -78,7 +78,7 @@ impl Auth {
     pub async fn logout(&self, token: &SecretString) -> Result<(), SessionError> {
         let session = self.validate_session(token).await?;
         self.store.delete_session(&token::digest(token)).await?;
-        tracing::info!(target: "security", member_id = %session.member.id, "logged out");
+        tracing::info!(target: SECURITY_TARGET, member_id = %session.member.id, "logged out");
         Ok(())
     }
 
@@ -93,7 +93,7 @@ impl Auth {
             .store
             .delete_member_sessions(member_id, keep.as_deref())
             .await?;
-        tracing::info!(target: "security", member_id, ended, "other sessions ended");
+        tracing::info!(target: SECURITY_TARGET, member_id, ended, "other sessions ended");
         Ok(ended)
     }
 }

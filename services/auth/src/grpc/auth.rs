@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use countersign_kit::clock::timestamp;
+use countersign_kit::{clock::timestamp, grpc::client_address};
 use countersign_proto::auth::v1::{self as pb, auth_service_server::AuthService};
 
 use super::{AuthApi, convert};
@@ -13,12 +13,16 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::LoginResponse>, Status> {
+        let address = client_address(&request);
         let request = request.into_inner();
 
         let email = convert::email("email", &request.email)?;
         let password = convert::submitted_password("password", &request.password)?;
 
-        let outcome = self.auth.login(&email, &password).await?;
+        let outcome = self
+            .auth
+            .login(&email, &password, address.as_deref())
+            .await?;
 
         Ok(Response::new(convert::login_reply(outcome)))
     }
@@ -27,13 +31,17 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::AnswerChallengeRequest>,
     ) -> Result<Response<pb::AnswerChallengeResponse>, Status> {
+        let address = client_address(&request);
         let request = request.into_inner();
 
         let token = convert::token_field("challenge_token", &request.challenge_token)?;
         let method = convert::method(&request.method)?;
         let code = convert::code(&request.code)?;
 
-        let session = self.auth.answer_challenge(&token, method, &code).await?;
+        let session = self
+            .auth
+            .answer_challenge(&token, method, &code, address.as_deref())
+            .await?;
 
         Ok(Response::new(pb::AnswerChallengeResponse {
             session: Some(convert::session(session)),

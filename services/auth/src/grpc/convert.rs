@@ -13,7 +13,9 @@ use crate::domain::{
     Role, SessionView,
 };
 
-/// Longest code text passed on to the mfa service.
+/// Longest code text passed on to the mfa service, in bytes: room for a
+/// 6-digit code or a recovery code such as `abcde-fghjk` typed with spaces.
+/// The mfa service judges the exact shape for the method.
 const MAX_CODE_LEN: usize = 32;
 /// Longest organization name.
 const MAX_NAME_CHARS: usize = 100;
@@ -55,8 +57,12 @@ pub fn session_token<T>(request: &Request<T>) -> Result<SecretString, Status> {
 }
 
 pub fn method(text: &str) -> Result<Method, Status> {
-    Method::parse(text)
-        .ok_or_else(|| invalid_argument("method", "must be \"totp\" or \"email_code\""))
+    Method::parse(text).ok_or_else(|| {
+        invalid_argument(
+            "method",
+            "must be \"totp\", \"email_code\" or \"recovery_code\"",
+        )
+    })
 }
 
 pub fn code(text: &str) -> Result<SecretString, Status> {
@@ -154,5 +160,34 @@ pub fn session_view(view: &SessionView) -> pb::ValidateSessionResponse {
         organization: Some(organization(&view.organization)),
         factors: view.proofs.iter().map(|p| p.as_str().to_string()).collect(),
         expire_time: Some(timestamp(view.expires_at)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(status: &Status) -> String {
+        countersign_kit::status::field_violation(status).unwrap().0
+    }
+
+    #[test]
+    fn method_accepts_recovery_code() {
+        assert_eq!(method("recovery_code").unwrap(), Method::RecoveryCode);
+        assert_eq!(field_of(&method("sms").unwrap_err()), "method");
+    }
+
+    #[test]
+    fn code_accepts_recovery_code_shapes() {
+        for text in ["abcde-fghjk", "abcdefghjk", "abcde fghjk", "012345"] {
+            assert_eq!(code(text).unwrap().expose_secret(), text);
+        }
+    }
+
+    #[test]
+    fn code_refuses_empty_and_oversized() {
+        assert_eq!(field_of(&code("  ").unwrap_err()), "code");
+        assert_eq!(field_of(&code(&"a".repeat(33)).unwrap_err()), "code");
+        assert!(code(&"a".repeat(32)).is_ok());
     }
 }

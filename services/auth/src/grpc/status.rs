@@ -2,6 +2,8 @@
 //! leave with one constant message per call, whatever the cause; our own
 //! faults are logged here and leave as "internal error".
 
+use std::time::Duration;
+
 use tonic::Status;
 
 use countersign_kit::status::{internal, invalid_argument, resource_exhausted, unavailable};
@@ -18,12 +20,20 @@ pub const INVALID_SESSION: &str = "invalid session";
 pub const INVALID_OPERATOR: &str = "invalid operator token";
 
 const TOO_MANY_ATTEMPTS: &str = "too many attempts, try again later";
-const DEFAULT_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+const TOO_MANY_FAILED_LOGINS: &str = "too many failed logins, try again later";
+const TOO_MANY_CODES: &str = "too many codes sent, try again later";
+const BUSY: &str = "too many requests at once, try again shortly";
+/// When to retry when mfa named no time.
+const DEFAULT_RETRY: Duration = Duration::from_secs(60);
+/// When to retry when every password hashing slot is taken.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
 
 impl From<LoginError> for Status {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::InvalidCredentials => Status::unauthenticated(INVALID_CREDENTIALS),
+            LoginError::TooManyFailures(retry) => resource_exhausted(TOO_MANY_FAILED_LOGINS, retry),
+            LoginError::Busy => resource_exhausted(BUSY, BUSY_RETRY),
             LoginError::Unavailable => unavailable(),
             LoginError::Internal(_) => internal(&error),
         }
@@ -55,7 +65,7 @@ impl From<SendCodeError> for Status {
                 Status::failed_precondition("this challenge does not offer emailed codes")
             }
             SendCodeError::Throttled(retry) => {
-                resource_exhausted(TOO_MANY_ATTEMPTS, retry.unwrap_or(DEFAULT_RETRY))
+                resource_exhausted(TOO_MANY_CODES, retry.unwrap_or(DEFAULT_RETRY))
             }
             SendCodeError::Unavailable => unavailable(),
             SendCodeError::Internal(_) => internal(&error),
@@ -80,6 +90,7 @@ impl From<AdminError> for Status {
             AdminError::NotAllowed => Status::permission_denied("not allowed"),
             AdminError::UnknownPlan(_) => invalid_argument("plan", "is not a known plan"),
             AdminError::EmailTaken => Status::already_exists("the email is already in use"),
+            AdminError::Busy => resource_exhausted(BUSY, BUSY_RETRY),
             AdminError::Unavailable => unavailable(),
             AdminError::Internal(_) => internal(&error),
         }
@@ -91,5 +102,67 @@ pub fn operator_error(error: AdminError) -> Status {
     match error {
         AdminError::Unauthenticated => Status::unauthenticated(INVALID_OPERATOR),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+    use tonic_types::StatusExt;
+
+    use super::*;
+
+    fn retry_delay(status: &Status) -> Option<Duration> {
+        status.get_error_details().retry_info()?.retry_delay
+    }
+
+    #[test]
+    fn answer_throttled_keeps_retry_delay_from_mfa() {
+        let status = Status::from(AnswerError::Throttled(Some(Duration::from_secs(42))));
+
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(retry_delay(&status), Some(Duration::from_secs(42)));
+    }
+
+    #[test]
+    fn send_code_throttled_keeps_retry_delay_from_mfa() {
+        let status = Status::from(SendCodeError::Throttled(Some(Duration::from_secs(30))));
+
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(retry_delay(&status), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn throttled_without_delay_gets_default_retry() {
+        let status = Status::from(AnswerError::Throttled(None));
+
+        assert_eq!(retry_delay(&status), Some(DEFAULT_RETRY));
+    }
+
+    #[test]
+    fn login_too_many_failures_tells_remaining_time() {
+        let status = Status::from(LoginError::TooManyFailures(Duration::from_millis(90_500)));
+
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(retry_delay(&status), Some(Duration::from_millis(90_500)));
+    }
+
+    #[test]
+    fn login_busy_is_resource_exhausted_with_short_retry() {
+        let status = Status::from(LoginError::Busy);
+
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(retry_delay(&status), Some(BUSY_RETRY));
+    }
+
+    #[test]
+    fn answer_malformed_code_names_code_field() {
+        let status = Status::from(AnswerError::MalformedCode("must be a recovery code".into()));
+
+        let (field, why) = countersign_kit::status::field_violation(&status).unwrap();
+
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(field, "code");
+        assert_eq!(why, "must be a recovery code");
     }
 }

@@ -4,10 +4,15 @@
 // Test support: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+use std::time::Duration;
+
 use secrecy::SecretString;
 
-use super::{AuthStore, ChallengeRecord, MemberRecord, SessionRecord, StoreError};
-use crate::domain::{Member, Method, Organization, Proof, Role};
+use super::{
+    AuthStore, ChallengeRecord, FailureCount, FailureKey, FailureScope, MemberRecord,
+    SessionRecord, StoreError,
+};
+use crate::domain::{FailureRule, Member, Method, Organization, Proof, Role};
 
 const NOW: i64 = 1_800_000_000_000;
 
@@ -180,4 +185,120 @@ pub async fn challenges_count_attempts_and_consume_once(store: &dyn AuthStore, t
     );
     assert!(store.consume_challenge(&digest).await.unwrap());
     assert!(!store.consume_challenge(&digest).await.unwrap());
+}
+
+/// Three failures in a minute lock for two minutes.
+const RULE: FailureRule = FailureRule {
+    limit: 3,
+    window: Duration::from_secs(60),
+    lockout: Duration::from_secs(120),
+};
+
+fn count(failures: u32, blocked_until: Option<i64>) -> FailureCount {
+    FailureCount {
+        failures,
+        blocked_until,
+    }
+}
+
+/// Wrong passwords add up per key within a window, lock at the limit
+/// until the lockout ends, then count afresh; clearing and pruning forget
+/// them. Expects a store with no failure counted yet.
+pub async fn login_failures_lock_and_clear(store: &dyn AuthStore, tag: &str) {
+    let email = format!("m1.{tag}@example.com");
+    let account = FailureKey {
+        scope: FailureScope::Account,
+        subject: &email,
+    };
+    let address = FailureKey {
+        scope: FailureScope::Address,
+        subject: &email,
+    };
+    let lock_end = NOW + 1_000 + 120_000;
+
+    let first = store
+        .record_login_failure(&account, &RULE, NOW)
+        .await
+        .unwrap();
+    let second = store
+        .record_login_failure(&account, &RULE, NOW)
+        .await
+        .unwrap();
+    let open = store.login_blocked_until(&account, NOW).await.unwrap();
+    let third = store
+        .record_login_failure(&account, &RULE, NOW + 1_000)
+        .await
+        .unwrap();
+
+    assert_eq!(first, count(1, None));
+    assert_eq!(second, count(2, None));
+    assert_eq!(open, None);
+    assert_eq!(third, count(3, Some(lock_end)));
+    let blocked = |now| store.login_blocked_until(&account, now);
+    assert_eq!(blocked(NOW + 1_000).await.unwrap(), Some(lock_end));
+    assert_eq!(blocked(lock_end - 1).await.unwrap(), Some(lock_end));
+    assert_eq!(blocked(lock_end).await.unwrap(), None);
+    assert_eq!(
+        store.login_blocked_until(&address, NOW).await.unwrap(),
+        None
+    );
+    let after_lockout = store
+        .record_login_failure(&account, &RULE, lock_end)
+        .await
+        .unwrap();
+    assert_eq!(after_lockout, count(1, None));
+
+    store.clear_login_failures(&account).await.unwrap();
+    let cleared = store
+        .record_login_failure(&account, &RULE, lock_end)
+        .await
+        .unwrap();
+    assert_eq!(cleared, count(1, None));
+
+    store
+        .record_login_failure(&address, &RULE, NOW)
+        .await
+        .unwrap();
+    let next_window = store
+        .record_login_failure(&address, &RULE, NOW + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(next_window, count(1, None));
+
+    let far = lock_end + 3_600_000;
+    assert_eq!(store.prune_login_failures(NOW).await.unwrap(), 0);
+    assert_eq!(store.prune_login_failures(far).await.unwrap(), 2);
+    assert_eq!(store.prune_login_failures(far).await.unwrap(), 0);
+}
+
+/// A limit of one locks on the first failure; concurrent failures are
+/// each counted once.
+pub async fn login_failures_count_atomically(store: &dyn AuthStore, tag: &str) {
+    let strict = FailureRule { limit: 1, ..RULE };
+    let roomy = FailureRule { limit: 100, ..RULE };
+    let once = format!("{tag}-once");
+    let many = format!("{tag}-many");
+    let once = FailureKey {
+        scope: FailureScope::Address,
+        subject: &once,
+    };
+    let many = FailureKey {
+        scope: FailureScope::Address,
+        subject: &many,
+    };
+
+    let locked = store
+        .record_login_failure(&once, &strict, NOW)
+        .await
+        .unwrap();
+    let record = || store.record_login_failure(&many, &roomy, NOW);
+    let (a, b, c, d) = tokio::join!(record(), record(), record(), record());
+
+    assert_eq!(locked, count(1, Some(NOW + 120_000)));
+    let mut seen: Vec<u32> = [a, b, c, d]
+        .into_iter()
+        .map(|r| r.unwrap().failures)
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, [1, 2, 3, 4]);
 }

@@ -8,7 +8,7 @@ pub mod sql;
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::domain::{Member, Method, Organization, Proof};
+use crate::domain::{FailureRule, Member, Method, Organization, Proof};
 
 pub use sql::SqlStore;
 
@@ -74,6 +74,41 @@ pub struct ChallengeRecord {
     pub expires_at: i64,
 }
 
+/// What a password-failure counter counts failures of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureScope {
+    /// One normalized email, whether or not a member has it.
+    Account,
+    /// One client address.
+    Address,
+}
+
+impl FailureScope {
+    /// The scope's name in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureScope::Account => "account",
+            FailureScope::Address => "address",
+        }
+    }
+}
+
+/// The key of a password-failure counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureKey<'a> {
+    pub scope: FailureScope,
+    pub subject: &'a str,
+}
+
+/// A password-failure counter just after a failure was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    /// Failures in the current window, this one included.
+    pub failures: u32,
+    /// Until when logins are refused, if the limit is reached.
+    pub blocked_until: Option<i64>,
+}
+
 /// What the auth domain needs from storage. Times are milliseconds since
 /// the epoch, passed in by the caller.
 #[async_trait]
@@ -136,4 +171,28 @@ pub trait AuthStore: Send + Sync {
 
     /// Deletes a challenge; only the first of concurrent callers gets true.
     async fn consume_challenge(&self, digest: &str) -> Result<bool, StoreError>;
+
+    /// Until when logins under `key` are refused, if that is after `now`.
+    async fn login_blocked_until(
+        &self,
+        key: &FailureKey<'_>,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Counts one wrong password under `key`, in one atomic step: a window
+    /// that has ended, or a lockout that has ended, starts a fresh count;
+    /// reaching `rule.limit` refuses logins for `rule.lockout` from `now`.
+    async fn record_login_failure(
+        &self,
+        key: &FailureKey<'_>,
+        rule: &FailureRule,
+        now: i64,
+    ) -> Result<FailureCount, StoreError>;
+
+    /// Forgets the failures counted under `key`.
+    async fn clear_login_failures(&self, key: &FailureKey<'_>) -> Result<(), StoreError>;
+
+    /// Deletes counters whose window and lockout both ended by `now`; how
+    /// many.
+    async fn prune_login_failures(&self, now: i64) -> Result<u64, StoreError>;
 }

@@ -1,13 +1,18 @@
 //! [`AuthStore`] on Postgres or SQLite through one sqlx `Any` pool.
 
+mod failures;
+
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{AnyPool, Row, any::AnyRow, migrate::Migrator};
 
 use countersign_kit::db::Migrations;
 
-use super::{AuthStore, ChallengeRecord, MemberRecord, SessionRecord, SessionRow, StoreError};
-use crate::domain::{Member, Method, Organization, Proof, Role};
+use super::{
+    AuthStore, ChallengeRecord, FailureCount, FailureKey, MemberRecord, SessionRecord, SessionRow,
+    StoreError,
+};
+use crate::domain::{FailureRule, Member, Method, Organization, Proof, Role};
 
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -307,5 +312,30 @@ impl AuthStore for SqlStore {
     async fn consume_challenge(&self, digest: &str) -> Result<bool, StoreError> {
         self.delete_by_digest("DELETE FROM challenges WHERE token_digest = $1", digest)
             .await
+    }
+
+    async fn login_blocked_until(
+        &self,
+        key: &FailureKey<'_>,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        failures::blocked_until(&self.pool, key, now).await
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &FailureKey<'_>,
+        rule: &FailureRule,
+        now: i64,
+    ) -> Result<FailureCount, StoreError> {
+        failures::record(&self.pool, key, rule, now).await
+    }
+
+    async fn clear_login_failures(&self, key: &FailureKey<'_>) -> Result<(), StoreError> {
+        failures::clear(&self.pool, key).await
+    }
+
+    async fn prune_login_failures(&self, now: i64) -> Result<u64, StoreError> {
+        failures::prune(&self.pool, now).await
     }
 }

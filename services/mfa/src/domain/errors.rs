@@ -1,6 +1,8 @@
 //! One error enum per operation. `grpc::status` is the only place that
 //! turns them into gRPC statuses.
 
+use std::time::Duration;
+
 use countersign_kit::seal::CryptoError;
 use countersign_plans::Denied;
 
@@ -67,6 +69,15 @@ pub enum ConfirmError {
     Internal(#[from] Fault),
 }
 
+/// The member's second factor is locked after too many failed attempts;
+/// nothing was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("second factor locked after too many failed attempts")]
+pub struct Locked {
+    /// How long the lock still holds.
+    pub retry_after: Duration,
+}
+
 /// Why MFA could not be turned off.
 #[derive(Debug, thiserror::Error)]
 pub enum DisableError {
@@ -78,10 +89,38 @@ pub enum DisableError {
     WrongCode,
     #[error("code already used")]
     CodeReused,
+    #[error("second factor locked")]
+    Locked(#[from] Locked),
     #[error("cannot remove factor")]
     Store(#[from] StoreError),
     #[error("cannot open factor secret")]
     Internal(#[from] Fault),
+}
+
+/// Why recovery codes could not be regenerated.
+#[derive(Debug, thiserror::Error)]
+pub enum RegenerateError {
+    #[error("session not validated")]
+    Session(#[from] SessionError),
+    #[error("mfa is not on")]
+    NotOn,
+    #[error("code does not match the factor")]
+    WrongCode,
+    #[error("code already used")]
+    CodeReused,
+    #[error("second factor locked")]
+    Locked(#[from] Locked),
+    #[error("cannot replace recovery codes")]
+    Store(#[from] StoreError),
+    #[error("cannot open factor secret")]
+    Internal(#[from] Fault),
+}
+
+/// Why a pass re-sealing secrets under the newest key stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error("cannot read or write sealed secrets")]
+    Store(#[from] StoreError),
 }
 
 /// Why a member's factors could not be listed.
@@ -102,8 +141,10 @@ pub enum VerifyError {
     CodeReused,
     #[error("no emailed code outstanding")]
     CodeMissing,
-    #[error("too many wrong guesses on this code")]
+    #[error("too many wrong guesses on the outstanding codes")]
     TooManyGuesses,
+    #[error("second factor locked")]
+    Locked(#[from] Locked),
     #[error("cannot check code")]
     Store(#[from] StoreError),
     #[error("cannot open factor secret")]
@@ -113,6 +154,10 @@ pub enum VerifyError {
 /// Why an emailed code could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum SendCodeError {
+    #[error("a code was sent within the resend cooldown")]
+    TooSoon { retry_after: Duration },
+    #[error("the hourly quota of codes is spent")]
+    QuotaSpent { retry_after: Duration },
     #[error("cannot store code")]
     Store(#[from] StoreError),
     #[error("cannot enqueue email")]

@@ -23,7 +23,8 @@ use crate::{
     code::{Code, CodeKey},
     model::{Caller, EmailAddress, MemberId, SessionToken},
     ports::{Mailer, OutgoingEmail, RemoteError, Sessions, Template},
-    store::{memory::MemoryCodeStore, sql},
+    recovery::RecoveryCodes,
+    store::{FactorStore, LockoutPolicy, memory::MemoryCodeStore, sql},
     totp::{Authenticator, STEP_SECONDS},
 };
 
@@ -100,28 +101,63 @@ pub struct Harness {
 }
 
 pub async fn harness() -> Harness {
-    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let sessions = Arc::new(FakeSessions::default());
-    let mailer = Arc::new(FakeMailer::default());
+    harness_on(factor_store().await, KeyRing::ephemeral())
+}
+
+/// A fresh in-memory SQLite factor store.
+pub async fn factor_store() -> Arc<dyn FactorStore> {
     let pool = connect(&DbConfig::with_schema("mfa"), &sql::MIGRATIONS)
         .await
         .unwrap();
-    let deps = Deps {
-        factors: Arc::new(sql::SqlFactorStore::new(pool)),
-        codes: Arc::new(MemoryCodeStore::new(clock.clone())),
-        keys: KeyRing::ephemeral(),
-        code_key: CodeKey::random(),
-        sessions: sessions.clone(),
-        mailer: mailer.clone(),
-        plans: Plans::default(),
-        clock: clock.clone(),
-    };
-    let settings = Settings {
+    Arc::new(sql::SqlFactorStore::new(pool))
+}
+
+/// The settings of a harness: the configuration defaults.
+pub fn settings() -> Settings {
+    Settings {
         issuer: "Countersign".into(),
         window_steps: 1,
         enrollment_ttl: Duration::from_secs(600),
         email_code_ttl: Duration::from_secs(600),
         email_code_max_guesses: 5,
+        email_code_cooldown: Duration::from_secs(60),
+        email_code_hourly_quota: 5,
+        lockout: LockoutPolicy {
+            threshold: 5,
+            window: Duration::from_secs(900),
+            duration: Duration::from_secs(900),
+        },
+    }
+}
+
+/// A harness whose settings `adjust` changed.
+pub async fn harness_with(adjust: impl FnOnce(&mut Settings)) -> Harness {
+    let mut settings = settings();
+    adjust(&mut settings);
+    harness_built(factor_store().await, KeyRing::ephemeral(), settings)
+}
+
+/// A harness on `factors` sealing with `keys`, so that several harnesses
+/// can see one store through different key rings.
+pub fn harness_on(factors: Arc<dyn FactorStore>, keys: KeyRing) -> Harness {
+    harness_built(factors, keys, settings())
+}
+
+fn harness_built(factors: Arc<dyn FactorStore>, keys: KeyRing, settings: Settings) -> Harness {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let sessions = Arc::new(FakeSessions::default());
+    let mailer = Arc::new(FakeMailer::default());
+    let short_lived = Arc::new(MemoryCodeStore::new());
+    let deps = Deps {
+        factors,
+        codes: short_lived.clone(),
+        lockouts: short_lived,
+        keys,
+        code_key: CodeKey::random(),
+        sessions: sessions.clone(),
+        mailer: mailer.clone(),
+        plans: Plans::default(),
+        clock: clock.clone(),
     };
     let mfa = Mfa::new(deps, settings);
     Harness {
@@ -153,17 +189,24 @@ impl Harness {
 
     /// Begins and confirms an enrollment; returns it.
     pub async fn enable(&self) -> Enrollment {
+        self.enable_with_recovery().await.0
+    }
+
+    /// Begins and confirms an enrollment; returns it and the recovery codes.
+    pub async fn enable_with_recovery(&self) -> (Enrollment, RecoveryCodes) {
         let enrollment = self.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
         let code = self.code(&enrollment, 0);
-        self.mfa
-            .confirm_enrollment(&token(TOKEN), &code)
-            .await
-            .unwrap();
-        enrollment
+        let recovery = self.mfa.confirm_enrollment(&token(TOKEN), &code).await;
+        (enrollment, recovery.unwrap())
     }
 
     /// Moves the clock to the next TOTP step.
     pub fn next_step(&self) {
         self.clock.advance(Duration::from_secs(STEP_SECONDS));
     }
+}
+
+/// The test member's email address.
+pub fn email() -> EmailAddress {
+    EmailAddress::parse("ada@example.com").unwrap()
 }

@@ -3,7 +3,9 @@
 //!
 //! A begun enrollment lives beside the active factor and never replaces it;
 //! only a confirmation consumes it, atomically, with its code's step
-//! recorded so that code cannot be used again.
+//! recorded so that code cannot be used again, and with a fresh set of
+//! recovery codes stored in the same transaction. Turning MFA off removes
+//! the recovery codes with the factor.
 
 use countersign_kit::clock::millis;
 use countersign_plans::Feature;
@@ -14,25 +16,41 @@ use super::{
 };
 use crate::{
     code::Code,
-    model::{Method, SessionToken},
+    model::{Caller, MemberId, Method, SessionToken},
     ports::Template,
-    store::{Activation, StoredEnrollment},
+    recovery::RecoveryCodes,
+    store::{Activation, StoreError, StoredEnrollment, StoredFactor},
     totp::Authenticator,
 };
 
 impl Mfa {
-    /// Whether the caller has MFA on, and whether an enrollment waits.
+    /// Whether the caller has MFA on, whether an enrollment waits, and how
+    /// many recovery codes are left.
     #[tracing::instrument(skip_all)]
     pub async fn status(&self, token: &SessionToken) -> Result<MfaStatus, StatusError> {
         let caller = self.caller(token).await?;
         let member = &caller.member_id;
-        let enabled = self.deps.factors.factor(member).await?.is_some();
+        let (factors, recovery_codes_remaining) = self.methods(member).await?;
         let pending = self.deps.factors.enrollment(member, self.now_ms()).await?;
         Ok(MfaStatus {
-            enabled,
-            factors: factor_methods(enabled),
+            enabled: factors.contains(&Method::Totp),
+            factors,
             enrollment_pending: pending.is_some(),
+            recovery_codes_remaining,
         })
+    }
+
+    /// The methods the member may answer a challenge with, and how many
+    /// recovery codes they have left.
+    pub(super) async fn methods(
+        &self,
+        member: &MemberId,
+    ) -> Result<(Vec<Method>, u32), StoreError> {
+        if self.deps.factors.factor(member).await?.is_none() {
+            return Ok((Vec::new(), 0));
+        }
+        let left = self.deps.factors.recovery_codes_left(member).await?;
+        Ok((factor_methods(true, left), left))
     }
 
     /// Makes a new secret, pending until confirmed; a pending one from an
@@ -72,17 +90,18 @@ impl Mfa {
         })
     }
 
-    /// Activates the pending secret with a code from it, then mails a
-    /// notice and ends the caller's other sessions. Limitation: if the
-    /// notice cannot be enqueued or auth cannot end the other sessions, MFA
-    /// stays on and the failure is only logged, so those sessions live on
-    /// until they expire.
+    /// Activates the pending secret with a code from it, with a fresh set
+    /// of recovery codes returned to be shown once, then mails a notice and
+    /// ends the caller's other sessions. Limitation: if the notice cannot
+    /// be enqueued or auth cannot end the other sessions, MFA stays on and
+    /// the failure is only logged, so those sessions live on until they
+    /// expire.
     #[tracing::instrument(skip_all)]
     pub async fn confirm_enrollment(
         &self,
         token: &SessionToken,
         code: &Code,
-    ) -> Result<(), ConfirmError> {
+    ) -> Result<RecoveryCodes, ConfirmError> {
         let caller = self.caller(token).await?;
         let member = &caller.member_id;
         if self.deps.factors.factor(member).await?.is_some() {
@@ -96,8 +115,14 @@ impl Mfa {
             tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "enrollment code refused");
             return Err(ConfirmError::WrongCode);
         };
+        let recovery = RecoveryCodes::generate();
+        let digests = recovery.digests(&self.deps.code_key, member.as_str());
         let nonce = &pending.sealed.nonce;
-        match self.deps.factors.activate(member, nonce, step, now).await? {
+        let activation = self
+            .deps
+            .factors
+            .activate(member, nonce, step, now, &digests);
+        match activation.await? {
             Activation::Activated => {}
             Activation::NoEnrollment => return Err(ConfirmError::CodeReused),
             Activation::AlreadyOn => return Err(ConfirmError::AlreadyOn),
@@ -109,16 +134,34 @@ impl Mfa {
         if let Err(error) = ended {
             tracing::warn!(member_id = member.as_str(), %error, "other sessions not ended");
         }
-        Ok(())
+        Ok(recovery)
     }
 
-    /// Turns MFA off with a current code from the authenticator.
+    /// Turns MFA off with a current code from the authenticator; the
+    /// recovery codes go with the factor. The code is checked under the
+    /// lockout: a wrong or reused one counts as a failed attempt.
     #[tracing::instrument(skip_all)]
     pub async fn disable(&self, token: &SessionToken, code: &Code) -> Result<(), DisableError> {
         let caller = self.caller(token).await?;
         let member = &caller.member_id;
         let factor = self.deps.factors.factor(member).await?;
         let factor = factor.ok_or(DisableError::NotOn)?;
+        let removal = self.remove_factor(&caller, &factor, code);
+        self.guarded(member, &caller.email, removal).await?;
+        tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "mfa disabled");
+        self.notify(self.notice(Template::MfaDisabled, &caller))
+            .await;
+        Ok(())
+    }
+
+    /// Removes `factor` if `code` is a fresh code of it.
+    async fn remove_factor(
+        &self,
+        caller: &Caller,
+        factor: &StoredFactor,
+        code: &Code,
+    ) -> Result<(), DisableError> {
+        let member = &caller.member_id;
         let totp = self.authenticator(member, caller.email.as_str(), &factor.sealed)?;
         let Some(step) = self.matching_step(&totp, code) else {
             tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "disable code refused");
@@ -128,20 +171,18 @@ impl Mfa {
             tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "disable code reused");
             return Err(DisableError::CodeReused);
         }
-        tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "mfa disabled");
-        self.notify(self.notice(Template::MfaDisabled, &caller))
-            .await;
         Ok(())
     }
 }
 
 /// The methods a member with or without TOTP may answer a challenge with:
-/// the emailed code is only the fallback of a member who has MFA.
-pub(super) fn factor_methods(totp_enabled: bool) -> Vec<Method> {
-    if totp_enabled {
-        vec![Method::Totp, Method::EmailCode]
-    } else {
-        Vec::new()
+/// the emailed code and recovery codes are only fallbacks of a member who
+/// has MFA, and recovery codes only while some are left.
+pub(super) fn factor_methods(totp_enabled: bool, recovery_codes_left: u32) -> Vec<Method> {
+    match (totp_enabled, recovery_codes_left) {
+        (false, _) => Vec::new(),
+        (true, 0) => vec![Method::Totp, Method::EmailCode],
+        (true, _) => vec![Method::Totp, Method::EmailCode, Method::RecoveryCode],
     }
 }
 
@@ -238,7 +279,8 @@ mod tests {
 
         let status = h.mfa.status(&token(TOKEN)).await.unwrap();
         assert!(status.enabled && !status.enrollment_pending);
-        assert_eq!(status.factors, vec![Method::Totp, Method::EmailCode]);
+        let methods = [Method::Totp, Method::EmailCode, Method::RecoveryCode];
+        assert_eq!(status.factors, methods);
         assert_eq!(h.mailer.templates(), vec![Template::MfaEnabled]);
         let ended = h.sessions.ended.lock().unwrap().clone();
         assert_eq!(ended, vec![(MEMBER.to_string(), TOKEN.to_string())]);

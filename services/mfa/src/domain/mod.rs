@@ -2,7 +2,12 @@
 //! knows nothing of gRPC; storage and the other services come in as traits.
 //!
 //! - [`manage`]: what a signed-in member does (status, enroll, disable);
-//! - [`verify`]: what the auth service asks (factors, verify, email codes);
+//! - [`verify`]: what the auth service asks (factors, verify);
+//! - [`email_code`]: sending emailed codes and checking them;
+//! - [`lockout`]: the lock after failed attempts that every code check
+//!   goes through;
+//! - [`recovery`]: using and regenerating recovery codes;
+//! - [`rekey`]: re-sealing secrets under the newest encryption key;
 //! - [`errors`]: one error enum per operation.
 
 use std::{sync::Arc, time::Duration};
@@ -19,15 +24,20 @@ use crate::{
     code::{Code, CodeKey},
     model::{Caller, MemberId, Method, SessionToken},
     ports::{Mailer, OutgoingEmail, Sessions, Template},
-    store::{CodeStore, FactorStore},
+    store::{CodeStore, FactorStore, LockoutPolicy, LockoutStore},
     totp::Authenticator,
 };
 
+mod email_code;
 pub mod errors;
+mod lockout;
 mod manage;
+mod recovery;
+mod rekey;
 mod verify;
 
 pub use errors::*;
+pub use rekey::{RESEAL_BATCH, Resealed};
 
 /// The tunable parts of the domain.
 #[derive(Debug, Clone)]
@@ -38,10 +48,16 @@ pub struct Settings {
     pub window_steps: u8,
     /// Lifetime of a begun enrollment.
     pub enrollment_ttl: Duration,
-    /// Lifetime of an emailed code.
+    /// Lifetime of an emailed code, from its issue.
     pub email_code_ttl: Duration,
-    /// Wrong guesses allowed per emailed code.
+    /// Wrong guesses allowed over a member's outstanding emailed codes.
     pub email_code_max_guesses: u32,
+    /// Shortest wait between two emailed codes to one member.
+    pub email_code_cooldown: Duration,
+    /// Emailed codes one member may be sent per hour.
+    pub email_code_hourly_quota: u32,
+    /// When failed second-factor attempts lock a member.
+    pub lockout: LockoutPolicy,
 }
 
 /// What the domain works with.
@@ -50,6 +66,8 @@ pub struct Deps {
     pub factors: Arc<dyn FactorStore>,
     /// Emailed codes.
     pub codes: Arc<dyn CodeStore>,
+    /// Failed-attempt counters and locks.
+    pub lockouts: Arc<dyn LockoutStore>,
     /// Keys that seal TOTP secrets.
     pub keys: KeyRing,
     /// Key that hashes emailed codes.
@@ -79,6 +97,8 @@ pub struct MfaStatus {
     pub factors: Vec<Method>,
     /// Whether an unexpired enrollment waits for confirmation.
     pub enrollment_pending: bool,
+    /// Unused recovery codes left.
+    pub recovery_codes_remaining: u32,
 }
 
 /// A begun enrollment, shown once. `Debug` shows no secret.

@@ -1,46 +1,40 @@
-//! What the auth service asks during a login: which factors a member has,
-//! whether a code is right, and to email a code.
+//! What the auth service asks during a login: which factors a member has
+//! and whether a code is right. Emailing a code lives in
+//! [`super::email_code`].
 //!
 //! Each accepted TOTP step is recorded by a conditional write, so a code
 //! works once; an emailed code is consumed by the store's atomic check.
 //! Both need an active TOTP factor: the emailed code is its fallback, so
-//! once MFA is off no outstanding emailed code works either.
+//! once MFA is off no outstanding emailed code works either. Every check
+//! runs under the lockout of [`super::lockout`].
 
-use secrecy::SecretString;
-
-use countersign_kit::clock::millis;
-
-use super::{FactorsError, Mfa, SECURITY_TARGET, SendCodeError, VerifyError, manage};
+use super::{FactorsError, Mfa, SECURITY_TARGET, VerifyError};
 use crate::{
     code::Code,
     model::{EmailAddress, MemberId, Method},
-    ports::{OutgoingEmail, Template},
-    store::CodeOutcome,
+    store::StoredFactor,
 };
 
 impl Mfa {
     /// The methods the member may answer a challenge with.
     #[tracing::instrument(skip_all, fields(member_id = member.as_str()))]
     pub async fn factors(&self, member: &MemberId) -> Result<Vec<Method>, FactorsError> {
-        let enabled = self.deps.factors.factor(member).await?.is_some();
-        Ok(manage::factor_methods(enabled))
+        Ok(self.methods(member).await?.0)
     }
 
-    /// Accepts a right, fresh code or names why not. Limitation: failed
-    /// attempts are not counted across factors and never lock the member
-    /// out; TOTP guesses are not limited here at all, so the caller must
-    /// limit attempts (auth's challenges do).
+    /// Accepts a right, fresh code or names why not. Failed attempts of
+    /// every factor together lock the member for a while, and a locked
+    /// member is refused with the time left, whatever the code; `email`
+    /// receives the notice when a lock starts.
     #[tracing::instrument(skip_all, fields(member_id = member.as_str(), method = method.name()))]
     pub async fn verify(
         &self,
         member: &MemberId,
         method: Method,
         code: &Code,
+        email: &EmailAddress,
     ) -> Result<(), VerifyError> {
-        let outcome = match method {
-            Method::Totp => self.verify_totp(member, code).await,
-            Method::EmailCode => self.verify_email_code(member, code).await,
-        };
+        let outcome = self.verify_guarded(member, method, code, email).await;
         match &outcome {
             Ok(()) => tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
                 method = method.name(), "second factor accepted"),
@@ -50,9 +44,33 @@ impl Mfa {
         outcome
     }
 
-    async fn verify_totp(&self, member: &MemberId, code: &Code) -> Result<(), VerifyError> {
+    async fn verify_guarded(
+        &self,
+        member: &MemberId,
+        method: Method,
+        code: &Code,
+        email: &EmailAddress,
+    ) -> Result<(), VerifyError> {
         let factor = self.deps.factors.factor(member).await?;
         let factor = factor.ok_or(VerifyError::NoFactor)?;
+        let check = async {
+            match method {
+                Method::Totp => self.verify_totp(member, &factor, code).await,
+                Method::EmailCode => self.verify_email_code(member, code).await,
+                // Six digits are never a recovery code; those go through
+                // `verify_recovery_code`.
+                Method::RecoveryCode => Err(VerifyError::WrongCode),
+            }
+        };
+        self.guarded(member, email, check).await
+    }
+
+    async fn verify_totp(
+        &self,
+        member: &MemberId,
+        factor: &StoredFactor,
+        code: &Code,
+    ) -> Result<(), VerifyError> {
         // The account name only labels URIs; verification does not use it.
         let totp = self.authenticator(member, member.as_str(), &factor.sealed)?;
         let step = self
@@ -64,95 +82,43 @@ impl Mfa {
             Err(VerifyError::CodeReused)
         }
     }
-
-    async fn verify_email_code(&self, member: &MemberId, code: &Code) -> Result<(), VerifyError> {
-        if self.deps.factors.factor(member).await?.is_none() {
-            return Err(VerifyError::NoFactor);
-        }
-        let digest = self.deps.code_key.digest(member.as_str(), code);
-        let max_guesses = self.settings.email_code_max_guesses;
-        match self.deps.codes.check(member, &digest, max_guesses).await? {
-            CodeOutcome::Accepted => Ok(()),
-            CodeOutcome::Wrong => Err(VerifyError::WrongCode),
-            CodeOutcome::Missing => Err(VerifyError::CodeMissing),
-            CodeOutcome::Exhausted => Err(VerifyError::TooManyGuesses),
-        }
-    }
-
-    /// Issues a fresh code for the member, replacing any earlier one, and
-    /// asks for it to be emailed. Returns when it lapses, ms since the
-    /// epoch. The code is stored even if the email cannot be enqueued.
-    /// Limitation: there is no resend cooldown or hourly quota per member
-    /// yet; the caller must pace requests.
-    #[tracing::instrument(skip_all, fields(member_id = member.as_str()))]
-    pub async fn send_email_code(
-        &self,
-        member: &MemberId,
-        to: EmailAddress,
-    ) -> Result<i64, SendCodeError> {
-        let code = Code::random();
-        let digest = self.deps.code_key.digest(member.as_str(), &code);
-        let ttl = self.settings.email_code_ttl;
-        self.deps.codes.issue(member, &digest, ttl).await?;
-        let now = self.now_ms();
-        let minutes = self.email_code_minutes().to_string();
-        let email = OutgoingEmail::new(Template::EmailCode, to, member, now, &digest.to_hex())
-            .param("code", code.reveal())
-            .param("expire_minutes", SecretString::from(minutes));
-        self.deps
-            .mailer
-            .enqueue(email)
-            .await
-            .map_err(SendCodeError::Mail)?;
-        tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "email code sent");
-        Ok(now.saturating_add(millis(ttl)))
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::{sync::atomic::Ordering, time::Duration};
-
-    use countersign_kit::clock::Clock;
-
-    use super::super::fakes::{Harness, harness, member};
+    use super::super::fakes::{Harness, email, harness, harness_with, member};
     use super::*;
-    use crate::ports::RemoteError;
+    use crate::domain::Enrollment;
 
-    async fn enabled() -> (Harness, crate::domain::Enrollment) {
-        let h = harness().await;
+    async fn enabled(h: Harness) -> (Harness, Enrollment) {
         let enrollment = h.enable().await;
         h.next_step();
         (h, enrollment)
     }
 
-    fn email() -> EmailAddress {
-        EmailAddress::parse("ada@example.com").unwrap()
-    }
-
-    /// Sends an email code and returns it as the email carried it.
-    async fn send_code(h: &Harness) -> Code {
-        h.mfa.send_email_code(&member(), email()).await.unwrap();
-        let sent = h.mailer.sent.lock().unwrap();
-        Code::parse(&sent.last().unwrap().2["code"]).unwrap()
+    async fn verify_totp(h: &Harness, code: &Code) -> Result<(), VerifyError> {
+        h.mfa.verify(&member(), Method::Totp, code, &email()).await
     }
 
     #[tokio::test]
     async fn factors_lists_totp_and_email_code_when_enabled() {
-        let (h, _) = enabled().await;
+        let (h, _) = enabled(harness().await).await;
 
         let factors = h.mfa.factors(&member()).await.unwrap();
 
-        assert_eq!(factors, vec![Method::Totp, Method::EmailCode]);
+        assert!(
+            factors.starts_with(&[Method::Totp, Method::EmailCode]),
+            "{factors:?}"
+        );
     }
 
     #[tokio::test]
     async fn verify_totp_accepts_fresh_code_once() {
-        let (h, enrollment) = enabled().await;
+        let (h, enrollment) = enabled(harness().await).await;
         let code = h.code(&enrollment, 0);
 
-        let first = h.mfa.verify(&member(), Method::Totp, &code).await;
-        let second = h.mfa.verify(&member(), Method::Totp, &code).await;
+        let first = verify_totp(&h, &code).await;
+        let second = verify_totp(&h, &code).await;
 
         assert!(first.is_ok());
         assert!(matches!(second, Err(VerifyError::CodeReused)));
@@ -163,23 +129,17 @@ mod tests {
         let h = harness().await;
         let enrollment = h.enable().await;
 
-        let result = h
-            .mfa
-            .verify(&member(), Method::Totp, &h.code(&enrollment, 0))
-            .await;
+        let result = verify_totp(&h, &h.code(&enrollment, 0)).await;
 
         assert!(matches!(result, Err(VerifyError::CodeReused)));
     }
 
     #[tokio::test]
     async fn verify_totp_accepts_one_of_concurrent_uses() {
-        let (h, enrollment) = enabled().await;
-        let (code, member) = (h.code(&enrollment, 0), member());
+        let (h, enrollment) = enabled(harness().await).await;
+        let code = h.code(&enrollment, 0);
 
-        let (a, b) = tokio::join!(
-            h.mfa.verify(&member, Method::Totp, &code),
-            h.mfa.verify(&member, Method::Totp, &code),
-        );
+        let (a, b) = tokio::join!(verify_totp(&h, &code), verify_totp(&h, &code));
 
         assert_eq!(usize::from(a.is_ok()) + usize::from(b.is_ok()), 1);
     }
@@ -188,101 +148,39 @@ mod tests {
     async fn verify_totp_refuses_when_member_has_no_factor() {
         let h = harness().await;
 
-        let result = h.mfa.verify(&member(), Method::Totp, &Code::random()).await;
+        let result = verify_totp(&h, &Code::random()).await;
 
         assert!(matches!(result, Err(VerifyError::NoFactor)));
     }
 
     #[tokio::test]
-    async fn send_email_code_mails_code_and_lifetime() {
-        let (h, _) = enabled().await;
+    async fn verify_totp_accepts_one_step_either_side_and_refuses_two() {
+        let (h, enrollment) = enabled(harness().await).await;
+        h.next_step();
+        h.next_step();
 
-        let expires = h.mfa.send_email_code(&member(), email()).await.unwrap();
+        let two_ago = verify_totp(&h, &h.code(&enrollment, -2)).await;
+        let one_ago = verify_totp(&h, &h.code(&enrollment, -1)).await;
+        let one_ahead = verify_totp(&h, &h.code(&enrollment, 1)).await;
+        let two_ahead = verify_totp(&h, &h.code(&enrollment, 2)).await;
 
-        assert_eq!(expires, h.clock.now_ms() + 600_000);
-        let sent = h.mailer.sent.lock().unwrap();
-        let (template, to, params) = sent.last().unwrap();
-        assert_eq!(
-            (*template, to.as_str()),
-            (Template::EmailCode, "ada@example.com")
-        );
-        assert_eq!(params["expire_minutes"], "10");
-        assert!(Code::parse(&params["code"]).is_ok());
+        assert!(matches!(two_ago, Err(VerifyError::WrongCode)));
+        assert!(one_ago.is_ok() && one_ahead.is_ok());
+        assert!(matches!(two_ahead, Err(VerifyError::WrongCode)));
     }
 
     #[tokio::test]
-    async fn verify_email_code_accepts_sent_code_once() {
-        let (h, _) = enabled().await;
-        let code = send_code(&h).await;
+    async fn verify_totp_window_follows_its_setting() {
+        let (exact, exact_enrollment) = enabled(harness_with(|s| s.window_steps = 0).await).await;
+        let (wide, wide_enrollment) = enabled(harness_with(|s| s.window_steps = 2).await).await;
 
-        let first = h.mfa.verify(&member(), Method::EmailCode, &code).await;
-        let second = h.mfa.verify(&member(), Method::EmailCode, &code).await;
+        let one_ago = verify_totp(&exact, &exact.code(&exact_enrollment, -1)).await;
+        let now = verify_totp(&exact, &exact.code(&exact_enrollment, 0)).await;
+        let two_ahead = verify_totp(&wide, &wide.code(&wide_enrollment, 2)).await;
+        let three_ahead = verify_totp(&wide, &wide.code(&wide_enrollment, 3)).await;
 
-        assert!(first.is_ok());
-        assert!(matches!(second, Err(VerifyError::CodeMissing)));
-    }
-
-    #[tokio::test]
-    async fn verify_email_code_refuses_right_code_after_five_wrong_guesses() {
-        let (h, _) = enabled().await;
-        let code = send_code(&h).await;
-        let wrong = Code::parse(if code.as_bytes() == b"000000" {
-            "111111"
-        } else {
-            "000000"
-        });
-        for _ in 0..5 {
-            let guess = h
-                .mfa
-                .verify(&member(), Method::EmailCode, wrong.as_ref().unwrap())
-                .await;
-            assert!(matches!(guess, Err(VerifyError::WrongCode)));
-        }
-
-        let result = h.mfa.verify(&member(), Method::EmailCode, &code).await;
-
-        assert!(matches!(result, Err(VerifyError::TooManyGuesses)));
-    }
-
-    #[tokio::test]
-    async fn verify_email_code_refuses_code_after_ttl() {
-        let (h, _) = enabled().await;
-        let code = send_code(&h).await;
-
-        h.clock.advance(Duration::from_secs(600));
-        let result = h.mfa.verify(&member(), Method::EmailCode, &code).await;
-
-        assert!(matches!(result, Err(VerifyError::CodeMissing)));
-    }
-
-    #[tokio::test]
-    async fn verify_email_code_refuses_once_mfa_is_off() {
-        let (h, enrollment) = enabled().await;
-        let code = send_code(&h).await;
-        h.mfa
-            .disable(&fakes_token(), &h.code(&enrollment, 0))
-            .await
-            .unwrap();
-
-        let result = h.mfa.verify(&member(), Method::EmailCode, &code).await;
-
-        assert!(matches!(result, Err(VerifyError::NoFactor)));
-    }
-
-    #[tokio::test]
-    async fn send_email_code_fails_when_mailer_is_down() {
-        let h = harness().await;
-        h.mailer.down.store(true, Ordering::SeqCst);
-
-        let result = h.mfa.send_email_code(&member(), email()).await;
-
-        assert!(matches!(
-            result,
-            Err(SendCodeError::Mail(RemoteError::Unavailable(_)))
-        ));
-    }
-
-    fn fakes_token() -> crate::model::SessionToken {
-        super::super::fakes::token(super::super::fakes::TOKEN)
+        assert!(matches!(one_ago, Err(VerifyError::WrongCode)));
+        assert!(now.is_ok() && two_ahead.is_ok());
+        assert!(matches!(three_ahead, Err(VerifyError::WrongCode)));
     }
 }

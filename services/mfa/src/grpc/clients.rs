@@ -125,6 +125,8 @@ fn template(template: Template) -> EmailTemplate {
         Template::EmailCode => EmailTemplate::EmailCode,
         Template::MfaEnabled => EmailTemplate::MfaEnabled,
         Template::MfaDisabled => EmailTemplate::MfaDisabled,
+        Template::MfaLocked => EmailTemplate::MfaLocked,
+        Template::RecoveryCodeUsed => EmailTemplate::RecoveryCodeUsed,
     }
 }
 
@@ -169,6 +171,11 @@ mod tests {
             RemoteError::Unavailable(_)
         ));
         assert!(matches!(of(Code::Internal), RemoteError::Failed { .. }));
+    }
+
+    #[test]
+    fn template_sends_lock_notice_as_its_notification_template() {
+        assert_eq!(template(Template::MfaLocked), EmailTemplate::MfaLocked);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::{
     code::Code,
     domain::{Enrollment, MfaStatus, SessionError},
     model::{EmailAddress, MemberId, Method, SessionToken},
+    recovery::{RecoveryCode, RecoveryCodes},
 };
 
 /// The session token of `authorization: Bearer` metadata, if well-formed.
@@ -32,22 +33,47 @@ pub fn member_id(text: &str) -> Result<MemberId, Status> {
     MemberId::parse(text).map_err(|e| invalid_argument("member_id", &e.to_string()))
 }
 
+/// The address of field `email`.
+fn email(text: &str) -> Result<EmailAddress, Status> {
+    EmailAddress::parse(text).map_err(|e| invalid_argument("email", &e.to_string()))
+}
+
+/// The recovery code of field `code`.
+fn recovery_code(text: &str) -> Result<RecoveryCode, Status> {
+    RecoveryCode::parse(text).map_err(|e| invalid_argument("code", &e.to_string()))
+}
+
+/// A typed code, of the shape its method wants.
+pub enum Answer {
+    /// Six digits, for a TOTP or emailed code.
+    Code(Method, Code),
+    /// A recovery code.
+    RecoveryCode(RecoveryCode),
+}
+
 /// What VerifyFactor asks.
 pub struct VerifyInput {
     pub member: MemberId,
-    pub method: Method,
-    pub code: Code,
+    pub answer: Answer,
+    /// Where a lockout or recovery-code notice goes.
+    pub email: EmailAddress,
 }
 
 impl TryFrom<VerifyFactorRequest> for VerifyInput {
     type Error = Status;
 
     fn try_from(request: VerifyFactorRequest) -> Result<Self, Status> {
+        let member = member_id(&request.member_id)?;
+        let method = Method::parse(&request.method)
+            .map_err(|e| invalid_argument("method", &e.to_string()))?;
+        let answer = match method {
+            Method::RecoveryCode => Answer::RecoveryCode(recovery_code(&request.code)?),
+            method => Answer::Code(method, code(&request.code)?),
+        };
         Ok(Self {
-            member: member_id(&request.member_id)?,
-            method: Method::parse(&request.method)
-                .map_err(|e| invalid_argument("method", &e.to_string()))?,
-            code: code(&request.code)?,
+            member,
+            answer,
+            email: email(&request.email)?,
         })
     }
 }
@@ -64,10 +90,18 @@ impl TryFrom<SendEmailCodeRequest> for SendCodeInput {
     fn try_from(request: SendEmailCodeRequest) -> Result<Self, Status> {
         Ok(Self {
             member: member_id(&request.member_id)?,
-            email: EmailAddress::parse(&request.email)
-                .map_err(|e| invalid_argument("email", &e.to_string()))?,
+            email: email(&request.email)?,
         })
     }
+}
+
+/// Recovery codes as shown once to their member, `xxxxx-xxxxx`.
+pub fn recovery_codes(codes: &RecoveryCodes) -> Vec<String> {
+    codes
+        .reveal()
+        .iter()
+        .map(|c| c.expose_secret().to_string())
+        .collect()
 }
 
 /// Wire names of methods.
@@ -81,6 +115,7 @@ impl From<MfaStatus> for GetStatusResponse {
             enabled: status.enabled,
             factors: method_names(&status.factors),
             enrollment_pending: status.enrollment_pending,
+            recovery_codes_remaining: status.recovery_codes_remaining,
         }
     }
 }
@@ -107,6 +142,7 @@ mod tests {
             member_id: "m1".into(),
             method: method.into(),
             code: code.into(),
+            email: "ada@example.com".into(),
         }
     }
 
@@ -134,11 +170,31 @@ mod tests {
     }
 
     #[test]
+    fn verify_input_names_email_field_when_email_is_missing_malformed_or_long() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        for email in ["", "ada", "a da@example.com", long.as_str()] {
+            let message = VerifyFactorRequest {
+                email: email.into(),
+                ..request("totp", "123456")
+            };
+
+            let status = VerifyInput::try_from(message).err().unwrap();
+
+            assert_eq!(violated_field(&status), "email", "email {email:?}");
+        }
+    }
+
+    #[test]
     fn verify_input_keeps_leading_zero() {
         let input = VerifyInput::try_from(request("email_code", "012-345")).unwrap();
 
-        assert_eq!(input.code.as_bytes(), b"012345");
-        assert_eq!(input.method, Method::EmailCode);
+        let Answer::Code(method, code) = input.answer else {
+            panic!("not six digits")
+        };
+        assert_eq!(
+            (method, code.as_bytes()),
+            (Method::EmailCode, b"012345".as_slice())
+        );
     }
 
     #[test]

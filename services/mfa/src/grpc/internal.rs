@@ -12,7 +12,7 @@ use countersign_proto::mfa::v1::{
     VerifyFactorRequest, VerifyFactorResponse, mfa_internal_service_server::MfaInternalService,
 };
 
-use super::convert::{SendCodeInput, VerifyInput, member_id, method_names};
+use super::convert::{Answer, SendCodeInput, VerifyInput, member_id, method_names};
 use crate::domain::Mfa;
 
 /// The internal gRPC service.
@@ -52,9 +52,13 @@ impl MfaInternalService for InternalApi {
 
         let input = VerifyInput::try_from(message)?;
 
-        self.mfa
-            .verify(&input.member, input.method, &input.code)
-            .await?;
+        let (member, email) = (&input.member, &input.email);
+        match &input.answer {
+            Answer::Code(method, code) => self.mfa.verify(member, *method, code, email).await?,
+            Answer::RecoveryCode(code) => {
+                self.mfa.verify_recovery_code(member, code, email).await?
+            }
+        }
 
         Ok(Response::new(VerifyFactorResponse {}))
     }

@@ -1,16 +1,18 @@
 //! The one place where errors become `tonic::Status`. Authentication
 //! failures leave with one constant message per RPC whatever the cause;
 //! unreachable storage or services leave as UNAVAILABLE; our own faults are
-//! logged once here and leave as "internal error".
+//! logged once here and leave as "internal error". A locked second factor
+//! and a paced code send leave as RESOURCE_EXHAUSTED with the wait as
+//! `RetryInfo`.
 
 use tonic::Status;
 
-use countersign_kit::status::{internal, unavailable};
+use countersign_kit::status::{internal, resource_exhausted, unavailable};
 
 use crate::{
     domain::{
-        BeginError, ConfirmError, DisableError, FactorsError, SendCodeError, SessionError,
-        StatusError, VerifyError,
+        BeginError, ConfirmError, DisableError, FactorsError, Locked, RegenerateError,
+        SendCodeError, SessionError, StatusError, VerifyError,
     },
     ports::RemoteError,
     store::StoreError,
@@ -24,8 +26,16 @@ pub const BEGIN_ENROLLMENT_DENIED: &str = "session is not valid";
 pub const CONFIRM_ENROLLMENT_DENIED: &str = "session or code not accepted";
 /// UNAUTHENTICATED message of Disable.
 pub const DISABLE_DENIED: &str = "session or code not accepted";
+/// UNAUTHENTICATED message of RegenerateRecoveryCodes.
+pub const REGENERATE_DENIED: &str = "session or code not accepted";
 /// UNAUTHENTICATED message of VerifyFactor.
 pub const VERIFY_FACTOR_DENIED: &str = "code not accepted";
+/// RESOURCE_EXHAUSTED message while the second factor is locked.
+pub const LOCKED: &str = "too many failed attempts, try again later";
+/// RESOURCE_EXHAUSTED message of SendEmailCode within the resend cooldown.
+pub const RESEND_TOO_SOON: &str = "a code was sent moments ago, try again later";
+/// RESOURCE_EXHAUSTED message of SendEmailCode past the hourly quota.
+pub const SEND_QUOTA_SPENT: &str = "too many codes sent, try again later";
 /// FAILED_PRECONDITION message when MFA is on already.
 pub const ALREADY_ON: &str = "MFA is already on";
 /// FAILED_PRECONDITION message when MFA is off.
@@ -40,6 +50,10 @@ fn session(error: SessionError, denied: &'static str) -> Status {
         }
         SessionError::Auth(remote) => remote_status(remote),
     }
+}
+
+fn locked(error: Locked) -> Status {
+    resource_exhausted(LOCKED, error.retry_after)
 }
 
 fn remote_status(error: RemoteError) -> Status {
@@ -103,8 +117,24 @@ impl From<DisableError> for Status {
             DisableError::WrongCode | DisableError::CodeReused => {
                 Status::unauthenticated(DISABLE_DENIED)
             }
+            DisableError::Locked(e) => locked(e),
             DisableError::Store(e) => store(e),
             e @ DisableError::Internal(_) => internal(&e),
+        }
+    }
+}
+
+impl From<RegenerateError> for Status {
+    fn from(error: RegenerateError) -> Self {
+        match error {
+            RegenerateError::Session(e) => session(e, REGENERATE_DENIED),
+            RegenerateError::NotOn => Status::failed_precondition(NOT_ON),
+            RegenerateError::WrongCode | RegenerateError::CodeReused => {
+                Status::unauthenticated(REGENERATE_DENIED)
+            }
+            RegenerateError::Locked(e) => locked(e),
+            RegenerateError::Store(e) => store(e),
+            e @ RegenerateError::Internal(_) => internal(&e),
         }
     }
 }
@@ -125,6 +155,7 @@ impl From<VerifyError> for Status {
             | VerifyError::CodeReused
             | VerifyError::CodeMissing
             | VerifyError::TooManyGuesses => Status::unauthenticated(VERIFY_FACTOR_DENIED),
+            VerifyError::Locked(e) => locked(e),
             VerifyError::Store(e) => store(e),
             e @ VerifyError::Internal(_) => internal(&e),
         }
@@ -134,6 +165,12 @@ impl From<VerifyError> for Status {
 impl From<SendCodeError> for Status {
     fn from(error: SendCodeError) -> Self {
         match error {
+            SendCodeError::TooSoon { retry_after } => {
+                resource_exhausted(RESEND_TOO_SOON, retry_after)
+            }
+            SendCodeError::QuotaSpent { retry_after } => {
+                resource_exhausted(SEND_QUOTA_SPENT, retry_after)
+            }
             SendCodeError::Store(e) => store(e),
             SendCodeError::Mail(e) => remote_status(e),
         }
@@ -142,7 +179,10 @@ impl From<SendCodeError> for Status {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use tonic::Code;
+    use tonic_types::StatusExt;
 
     use super::*;
 
@@ -192,6 +232,37 @@ mod tests {
 
         for status in statuses {
             assert_eq!(status.code(), Code::Unavailable);
+        }
+    }
+
+    #[test]
+    fn lockouts_and_paced_sends_give_resource_exhausted_with_retry_delay() {
+        let wait = Duration::from_secs(754);
+        let cases = [
+            (
+                Status::from(VerifyError::Locked(Locked { retry_after: wait })),
+                LOCKED,
+            ),
+            (
+                Status::from(DisableError::Locked(Locked { retry_after: wait })),
+                LOCKED,
+            ),
+            (
+                Status::from(SendCodeError::TooSoon { retry_after: wait }),
+                RESEND_TOO_SOON,
+            ),
+            (
+                Status::from(SendCodeError::QuotaSpent { retry_after: wait }),
+                SEND_QUOTA_SPENT,
+            ),
+        ];
+
+        for (status, message) in cases {
+            let retry = status.get_error_details().retry_info().cloned();
+
+            assert_eq!(status.code(), Code::ResourceExhausted);
+            assert_eq!(status.message(), message);
+            assert_eq!(retry.unwrap().retry_delay, Some(wait));
         }
     }
 

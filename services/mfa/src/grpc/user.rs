@@ -1,6 +1,6 @@
-//! MfaService: a signed-in member manages their own second factor. Every
-//! call names its session as `authorization: Bearer` metadata, which the
-//! domain has the auth service validate.
+//! MfaService: a signed-in member manages their own second factor and its
+//! recovery codes. Every call names its session as `authorization: Bearer`
+//! metadata, which the domain has the auth service validate.
 
 use std::sync::Arc;
 
@@ -9,11 +9,12 @@ use tonic::{Request, Response, Status};
 use countersign_proto::mfa::v1::{
     BeginEnrollmentRequest, BeginEnrollmentResponse, ConfirmEnrollmentRequest,
     ConfirmEnrollmentResponse, DisableRequest, DisableResponse, GetStatusRequest,
-    GetStatusResponse, mfa_service_server::MfaService,
+    GetStatusResponse, RegenerateRecoveryCodesRequest, RegenerateRecoveryCodesResponse,
+    mfa_service_server::MfaService,
 };
 
-use super::convert::{code, session_token};
-use crate::domain::{BeginError, ConfirmError, DisableError, Mfa, StatusError};
+use super::convert::{code, recovery_codes, session_token};
+use crate::domain::{BeginError, ConfirmError, DisableError, Mfa, RegenerateError, StatusError};
 
 /// The user-facing gRPC service.
 pub struct UserApi {
@@ -64,9 +65,11 @@ impl MfaService for UserApi {
         let token = session_token(&metadata).map_err(ConfirmError::from)?;
         let code = code(&message.code)?;
 
-        self.mfa.confirm_enrollment(&token, &code).await?;
+        let recovery = self.mfa.confirm_enrollment(&token, &code).await?;
 
-        Ok(Response::new(ConfirmEnrollmentResponse {}))
+        Ok(Response::new(ConfirmEnrollmentResponse {
+            recovery_codes: recovery_codes(&recovery),
+        }))
     }
 
     async fn disable(
@@ -81,5 +84,21 @@ impl MfaService for UserApi {
         self.mfa.disable(&token, &code).await?;
 
         Ok(Response::new(DisableResponse {}))
+    }
+
+    async fn regenerate_recovery_codes(
+        &self,
+        request: Request<RegenerateRecoveryCodesRequest>,
+    ) -> Result<Response<RegenerateRecoveryCodesResponse>, Status> {
+        let (metadata, _, message) = request.into_parts();
+
+        let token = session_token(&metadata).map_err(RegenerateError::from)?;
+        let code = code(&message.code)?;
+
+        let recovery = self.mfa.regenerate_recovery_codes(&token, &code).await?;
+
+        Ok(Response::new(RegenerateRecoveryCodesResponse {
+            recovery_codes: recovery_codes(&recovery),
+        }))
     }
 }

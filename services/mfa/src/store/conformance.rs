@@ -4,22 +4,28 @@
 //! can run them against real servers; each one panics on a failed check.
 //!
 //! Every check makes its own random member ids, so checks may share a store.
+//! Code and lockout checks pass their own `now_ms`, as the domain does.
+//! The recovery-code and re-sealing checks of the factor store live in
+//! [`recovery`] and [`reseal`].
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::time::Duration;
 
 use rand::{Rng, RngCore, rngs::OsRng};
 
 use countersign_kit::seal::Sealed;
 
-use super::{Activation, CodeOutcome, CodeStore, FactorStore, StoredEnrollment};
-use crate::{code::CodeDigest, model::MemberId};
+use super::{Activation, FactorStore, StoredEnrollment};
+use crate::model::MemberId;
 
-/// Code lifetime used by the checks.
-pub const TTL: Duration = Duration::from_secs(600);
-/// Guesses allowed by the checks.
-pub const MAX_GUESSES: u32 = 5;
+mod codes;
+mod lockout;
+
+pub use codes::*;
+pub use lockout::*;
+
+pub mod recovery;
+pub mod reseal;
+
 /// The clock reading at which the factor checks run, in ms.
 const NOW_MS: i64 = 1_700_000_000_000;
 
@@ -28,135 +34,7 @@ pub fn fresh_member() -> MemberId {
     MemberId::parse(&format!("conformance-{:016x}", OsRng.r#gen::<u64>())).unwrap()
 }
 
-fn digest() -> CodeDigest {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    CodeDigest(bytes)
-}
-
-/// Runs every code-store check. `let_time_pass` must make at least the
-/// given duration pass for the store: advance its clock, or wait.
-pub async fn code_store(store: &dyn CodeStore, let_time_pass: impl AsyncFnOnce(Duration)) {
-    code_store_accepts_right_code_once(store).await;
-    code_store_refuses_right_code_after_max_guesses(store).await;
-    code_store_keeps_guess_count_across_resend(store).await;
-    code_store_replaces_earlier_code(store).await;
-    code_store_keeps_members_apart(store).await;
-    code_store_accepts_one_of_concurrent_checks(store).await;
-    code_store_forgets_code_after_ttl(store, Duration::from_millis(50), let_time_pass).await;
-}
-
-/// A right code is accepted once, then missing.
-pub async fn code_store_accepts_right_code_once(store: &dyn CodeStore) {
-    let (member, right) = (fresh_member(), digest());
-    assert_eq!(
-        store.check(&member, &right, MAX_GUESSES).await.unwrap(),
-        CodeOutcome::Missing
-    );
-    store.issue(&member, &right, TTL).await.unwrap();
-
-    let first = store.check(&member, &right, MAX_GUESSES).await.unwrap();
-    let second = store.check(&member, &right, MAX_GUESSES).await.unwrap();
-
-    assert_eq!(first, CodeOutcome::Accepted);
-    assert_eq!(second, CodeOutcome::Missing);
-}
-
-/// After `MAX_GUESSES` wrong guesses even the right code is refused.
-pub async fn code_store_refuses_right_code_after_max_guesses(store: &dyn CodeStore) {
-    let (member, right) = (fresh_member(), digest());
-    store.issue(&member, &right, TTL).await.unwrap();
-
-    for _ in 0..MAX_GUESSES {
-        let wrong = store.check(&member, &digest(), MAX_GUESSES).await.unwrap();
-        assert_eq!(wrong, CodeOutcome::Wrong);
-    }
-    let outcome = store.check(&member, &right, MAX_GUESSES).await.unwrap();
-
-    assert_eq!(outcome, CodeOutcome::Exhausted);
-}
-
-/// A resend replaces the code but not the count of wrong guesses.
-pub async fn code_store_keeps_guess_count_across_resend(store: &dyn CodeStore) {
-    let (member, resent) = (fresh_member(), digest());
-    store.issue(&member, &digest(), TTL).await.unwrap();
-    for _ in 0..MAX_GUESSES {
-        store.check(&member, &digest(), MAX_GUESSES).await.unwrap();
-    }
-
-    store.issue(&member, &resent, TTL).await.unwrap();
-    let outcome = store.check(&member, &resent, MAX_GUESSES).await.unwrap();
-
-    assert_eq!(outcome, CodeOutcome::Exhausted);
-}
-
-/// Only the latest code issued is accepted.
-pub async fn code_store_replaces_earlier_code(store: &dyn CodeStore) {
-    let (member, first, second) = (fresh_member(), digest(), digest());
-    store.issue(&member, &first, TTL).await.unwrap();
-
-    store.issue(&member, &second, TTL).await.unwrap();
-
-    assert_eq!(
-        store.check(&member, &first, MAX_GUESSES).await.unwrap(),
-        CodeOutcome::Wrong
-    );
-    assert_eq!(
-        store.check(&member, &second, MAX_GUESSES).await.unwrap(),
-        CodeOutcome::Accepted
-    );
-}
-
-/// One member's code is nothing to another member.
-pub async fn code_store_keeps_members_apart(store: &dyn CodeStore) {
-    let (owner, other, code) = (fresh_member(), fresh_member(), digest());
-    store.issue(&owner, &code, TTL).await.unwrap();
-
-    let outcome = store.check(&other, &code, MAX_GUESSES).await.unwrap();
-
-    assert_eq!(outcome, CodeOutcome::Missing);
-    assert_eq!(
-        store.check(&owner, &code, MAX_GUESSES).await.unwrap(),
-        CodeOutcome::Accepted
-    );
-}
-
-/// Of several simultaneous checks of the right code, exactly one succeeds.
-pub async fn code_store_accepts_one_of_concurrent_checks(store: &dyn CodeStore) {
-    let (member, right) = (fresh_member(), digest());
-    store.issue(&member, &right, TTL).await.unwrap();
-
-    let outcomes = tokio::join!(
-        store.check(&member, &right, MAX_GUESSES),
-        store.check(&member, &right, MAX_GUESSES),
-        store.check(&member, &right, MAX_GUESSES),
-        store.check(&member, &right, MAX_GUESSES),
-    );
-
-    let outcomes = [outcomes.0, outcomes.1, outcomes.2, outcomes.3].map(|o| o.unwrap());
-    let accepted = outcomes
-        .iter()
-        .filter(|o| **o == CodeOutcome::Accepted)
-        .count();
-    assert_eq!(accepted, 1, "{outcomes:?}");
-}
-
-/// A code issued with `ttl` is missing once `ttl` has passed.
-pub async fn code_store_forgets_code_after_ttl(
-    store: &dyn CodeStore,
-    ttl: Duration,
-    let_time_pass: impl AsyncFnOnce(Duration),
-) {
-    let (member, right) = (fresh_member(), digest());
-    store.issue(&member, &right, ttl).await.unwrap();
-
-    let_time_pass(ttl + Duration::from_millis(10)).await;
-    let outcome = store.check(&member, &right, MAX_GUESSES).await.unwrap();
-
-    assert_eq!(outcome, CodeOutcome::Missing);
-}
-
-/// Runs every factor-store check.
+/// Runs every factor-store check, recovery codes and re-sealing included.
 pub async fn factor_store(store: &dyn FactorStore) {
     factor_store_activates_enrollment_once(store).await;
     factor_store_keeps_factor_when_enrollment_replaced(store).await;
@@ -165,6 +43,8 @@ pub async fn factor_store(store: &dyn FactorStore) {
     factor_store_accepts_each_step_once(store).await;
     factor_store_accepts_one_of_concurrent_steps(store).await;
     factor_store_removes_factor_only_with_fresh_step(store).await;
+    recovery::run(store).await;
+    reseal::run(store).await;
 }
 
 fn sealed() -> Sealed {
@@ -193,7 +73,10 @@ async fn enabled_member(store: &dyn FactorStore, step: i64) -> (MemberId, Stored
         .await
         .unwrap();
     let nonce = &pending.sealed.nonce;
-    let activated = store.activate(&member, nonce, step, NOW_MS).await.unwrap();
+    let activated = store
+        .activate(&member, nonce, step, NOW_MS, &[])
+        .await
+        .unwrap();
     assert_eq!(activated, Activation::Activated);
     (member, pending)
 }
@@ -211,8 +94,9 @@ pub async fn factor_store_activates_enrollment_once(store: &dyn FactorStore) {
     );
 
     let nonce = &pending.sealed.nonce;
-    let first = store.activate(&member, nonce, 100, NOW_MS).await.unwrap();
-    let second = store.activate(&member, nonce, 101, NOW_MS).await.unwrap();
+    let first = store.activate(&member, nonce, 100, NOW_MS, &[]).await;
+    let second = store.activate(&member, nonce, 101, NOW_MS, &[]).await;
+    let (first, second) = (first.unwrap(), second.unwrap());
 
     assert_eq!(first, Activation::Activated);
     assert_eq!(second, Activation::NoEnrollment);
@@ -235,7 +119,7 @@ pub async fn factor_store_keeps_factor_when_enrollment_replaced(store: &dyn Fact
         .unwrap();
 
     let stale = store
-        .activate(&member, &first.sealed.nonce, 1, NOW_MS)
+        .activate(&member, &first.sealed.nonce, 1, NOW_MS, &[])
         .await
         .unwrap();
     assert_eq!(stale, Activation::NoEnrollment);
@@ -264,7 +148,7 @@ pub async fn factor_store_hides_lapsed_enrollment(store: &dyn FactorStore) {
 
     let shown = store.enrollment(&member, later).await.unwrap();
     let activated = store
-        .activate(&member, &pending.sealed.nonce, 1, later)
+        .activate(&member, &pending.sealed.nonce, 1, later, &[])
         .await
         .unwrap();
 
@@ -283,7 +167,7 @@ pub async fn factor_store_refuses_activation_when_already_on(store: &dyn FactorS
         .unwrap();
 
     let activated = store
-        .activate(&member, &pending.sealed.nonce, 9, NOW_MS)
+        .activate(&member, &pending.sealed.nonce, 9, NOW_MS, &[])
         .await
         .unwrap();
 

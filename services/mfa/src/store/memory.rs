@@ -1,46 +1,104 @@
-//! The in-process code store of the embedded default: a map behind a mutex,
-//! with expiry read from the injected clock. Codes die with the process and
-//! are not shared between replicas.
+//! The in-process store of the embedded default: maps behind mutexes for
+//! emailed codes and for lockouts (in [`lockout`]). Every time it judges
+//! is the `now_ms` it is given; entries nothing depends on any more are
+//! dropped on the next write. State dies with the process and is not
+//! shared between replicas.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+};
 
 use async_trait::async_trait;
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
-use countersign_kit::clock::{SharedClock, millis};
+use countersign_kit::clock::millis;
 
-use super::{CodeOutcome, CodeStore, StoreError};
+use super::{CodeOutcome, CodeStore, Issued, SendLimits, StoreError};
 use crate::{code::CodeDigest, model::MemberId};
 
-/// Emailed codes in process memory.
+mod lockout;
+
+/// Emailed codes and lockouts in process memory.
+#[derive(Default)]
 pub struct MemoryCodeStore {
-    clock: SharedClock,
-    codes: Mutex<HashMap<String, Entry>>,
+    codes: Mutex<HashMap<String, Codes>>,
+    locks: Mutex<HashMap<String, lockout::Lock>>,
 }
 
-struct Entry {
-    digest: CodeDigest,
-    wrong_guesses: u32,
-    expires_at_ms: i64,
+/// One member's outstanding codes and send pacing.
+#[derive(Default)]
+struct Codes {
+    /// Digests and when each lapses, ms.
+    outstanding: Vec<(CodeDigest, i64)>,
+    /// Wrong guesses over the outstanding codes.
+    guesses: u32,
+    last_send_ms: Option<i64>,
+    quota_start_ms: i64,
+    quota_count: u32,
+    /// When nothing here matters any more, ms.
+    keep_until_ms: i64,
+}
+
+impl Codes {
+    /// Why a send now is refused, if it is.
+    fn refusal(&self, limits: &SendLimits, now_ms: i64) -> Option<Issued> {
+        let cooldown_wait = self.last_send_ms.map_or(0, |last| {
+            last.saturating_add(millis(limits.cooldown)) - now_ms
+        });
+        let quota_end = self
+            .quota_start_ms
+            .saturating_add(millis(limits.quota_window));
+        let quota_spent = now_ms < quota_end && self.quota_count >= limits.quota;
+        if quota_spent {
+            let retry_after_ms = (quota_end - now_ms).max(cooldown_wait);
+            return Some(Issued::QuotaSpent { retry_after_ms });
+        }
+        (cooldown_wait > 0).then_some(Issued::TooSoon {
+            retry_after_ms: cooldown_wait,
+        })
+    }
+
+    /// Adds a code and counts the send.
+    fn add(&mut self, digest: &CodeDigest, limits: &SendLimits, now_ms: i64) -> i64 {
+        self.outstanding.retain(|(_, lapses)| *lapses > now_ms);
+        if self.outstanding.is_empty() {
+            self.guesses = 0;
+        }
+        let expires_at_ms = now_ms.saturating_add(millis(limits.ttl));
+        self.outstanding.push((digest.clone(), expires_at_ms));
+        self.last_send_ms = Some(now_ms);
+        let quota_window = millis(limits.quota_window);
+        if now_ms >= self.quota_start_ms.saturating_add(quota_window) {
+            (self.quota_start_ms, self.quota_count) = (now_ms, 0);
+        }
+        self.quota_count += 1;
+        self.keep_until_ms = [
+            self.keep_until_ms,
+            expires_at_ms,
+            now_ms.saturating_add(millis(limits.cooldown)),
+            self.quota_start_ms.saturating_add(quota_window),
+        ]
+        .into_iter()
+        .fold(i64::MIN, i64::max);
+        expires_at_ms
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("code store lock poisoned")]
+#[error("in-process store lock poisoned")]
 struct Poisoned;
 
-impl MemoryCodeStore {
-    /// An empty store reading time from `clock`.
-    pub fn new(clock: SharedClock) -> Self {
-        Self {
-            clock,
-            codes: Mutex::new(HashMap::new()),
-        }
-    }
+fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>, StoreError> {
+    mutex
+        .lock()
+        .map_err(|_| StoreError::Failed(Box::new(Poisoned)))
+}
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Entry>>, StoreError> {
-        self.codes
-            .lock()
-            .map_err(|_| StoreError::Failed(Box::new(Poisoned)))
+impl MemoryCodeStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
     }
 }
 
@@ -56,21 +114,17 @@ impl CodeStore for MemoryCodeStore {
         &self,
         member: &MemberId,
         digest: &CodeDigest,
-        ttl: Duration,
-    ) -> Result<(), StoreError> {
-        let now = self.clock.now_ms();
-        let mut codes = self.lock()?;
-        codes.retain(|_, entry| entry.expires_at_ms > now);
-        let wrong_guesses = codes
-            .get(member.as_str())
-            .map_or(0, |entry| entry.wrong_guesses);
-        let entry = Entry {
-            digest: digest.clone(),
-            wrong_guesses,
-            expires_at_ms: now.saturating_add(millis(ttl)),
-        };
-        codes.insert(member.as_str().to_string(), entry);
-        Ok(())
+        limits: &SendLimits,
+        now_ms: i64,
+    ) -> Result<Issued, StoreError> {
+        let mut codes = lock(&self.codes)?;
+        codes.retain(|_, entry| entry.keep_until_ms > now_ms);
+        let entry = codes.entry(member.as_str().to_string()).or_default();
+        if let Some(refused) = entry.refusal(limits, now_ms) {
+            return Ok(refused);
+        }
+        let expires_at_ms = entry.add(digest, limits, now_ms);
+        Ok(Issued::Stored { expires_at_ms })
     }
 
     async fn check(
@@ -78,94 +132,79 @@ impl CodeStore for MemoryCodeStore {
         member: &MemberId,
         digest: &CodeDigest,
         max_guesses: u32,
+        now_ms: i64,
     ) -> Result<CodeOutcome, StoreError> {
-        let now = self.clock.now_ms();
-        let mut codes = self.lock()?;
+        let mut codes = lock(&self.codes)?;
         let Some(entry) = codes.get_mut(member.as_str()) else {
             return Ok(CodeOutcome::Missing);
         };
-        if entry.expires_at_ms <= now {
-            codes.remove(member.as_str());
+        entry.outstanding.retain(|(_, lapses)| *lapses > now_ms);
+        if entry.outstanding.is_empty() {
             return Ok(CodeOutcome::Missing);
         }
-        if entry.wrong_guesses >= max_guesses {
+        if entry.guesses >= max_guesses {
             return Ok(CodeOutcome::Exhausted);
         }
-        if bool::from(entry.digest.0.ct_eq(&digest.0)) {
-            codes.remove(member.as_str());
+        let matched = entry
+            .outstanding
+            .iter()
+            .fold(Choice::from(0), |found, (stored, _)| {
+                found | stored.0.ct_eq(&digest.0)
+            });
+        if bool::from(matched) {
+            entry.outstanding.clear();
+            entry.guesses = 0;
             return Ok(CodeOutcome::Accepted);
         }
-        entry.wrong_guesses += 1;
+        entry.guesses += 1;
         Ok(CodeOutcome::Wrong)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use countersign_kit::clock::ManualClock;
+    use std::time::Duration;
 
     use super::*;
     use crate::store::conformance;
 
-    const TTL: Duration = Duration::from_secs(600);
-
-    fn store() -> (Arc<ManualClock>, MemoryCodeStore) {
-        let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-        (clock.clone(), MemoryCodeStore::new(clock))
-    }
-
-    fn member() -> MemberId {
-        MemberId::parse("m1").unwrap()
-    }
-
-    #[tokio::test]
-    async fn check_gives_missing_when_ttl_passed_on_clock() {
-        let (clock, store) = store();
-        let digest = CodeDigest([1; 32]);
-        store.issue(&member(), &digest, TTL).await.unwrap();
-
-        clock.advance(TTL);
-        let outcome = store.check(&member(), &digest, 5).await.unwrap();
-
-        assert_eq!(outcome, CodeOutcome::Missing);
-    }
-
-    #[tokio::test]
-    async fn check_accepts_just_before_ttl_passes() {
-        let (clock, store) = store();
-        let digest = CodeDigest([1; 32]);
-        store.issue(&member(), &digest, TTL).await.unwrap();
-
-        clock.advance(TTL - Duration::from_millis(1));
-        let outcome = store.check(&member(), &digest, 5).await.unwrap();
-
-        assert_eq!(outcome, CodeOutcome::Accepted);
-    }
-
-    #[tokio::test]
-    async fn issue_forgets_lapsed_codes_of_other_members() {
-        let (clock, store) = store();
-        let other = MemberId::parse("m2").unwrap();
-        store
-            .issue(&other, &CodeDigest([2; 32]), TTL)
-            .await
-            .unwrap();
-
-        clock.advance(TTL);
-        store
-            .issue(&member(), &CodeDigest([1; 32]), TTL)
-            .await
-            .unwrap();
-
-        assert_eq!(store.lock().unwrap().len(), 1);
-    }
+    const NOW_MS: i64 = 1_700_000_000_000;
+    const LIMITS: SendLimits = SendLimits {
+        ttl: Duration::from_secs(600),
+        cooldown: Duration::from_secs(60),
+        quota: 5,
+        quota_window: Duration::from_secs(3600),
+    };
 
     #[tokio::test]
     async fn memory_store_passes_code_conformance() {
-        let (clock, store) = store();
+        conformance::code_store(&MemoryCodeStore::new()).await;
+    }
 
-        conformance::code_store(&store, async |ttl| clock.advance(ttl)).await;
+    #[tokio::test]
+    async fn memory_store_passes_lockout_conformance() {
+        conformance::lockout_store(&MemoryCodeStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn issue_forgets_members_nothing_depends_on() {
+        let store = MemoryCodeStore::new();
+        let (first, second) = (
+            MemberId::parse("m1").unwrap(),
+            MemberId::parse("m2").unwrap(),
+        );
+        store
+            .issue(&first, &CodeDigest([1; 32]), &LIMITS, NOW_MS)
+            .await
+            .unwrap();
+
+        let later = NOW_MS + millis(LIMITS.quota_window);
+        store
+            .issue(&second, &CodeDigest([2; 32]), &LIMITS, later)
+            .await
+            .unwrap();
+
+        let codes = lock(&store.codes).unwrap();
+        assert_eq!(codes.keys().collect::<Vec<_>>(), ["m2"]);
     }
 }

@@ -1,7 +1,12 @@
 //! The factor store in SQL, one implementation for Postgres and SQLite
 //! through sqlx's `Any` driver. The replay guard is a conditional write
 //! (`... WHERE last_step < $step`) judged by its affected-row count, so the
-//! database decides races.
+//! database decides races; so are the use of a recovery code (a `DELETE`
+//! that must hit one row) and re-sealing (an `UPDATE` that must find the
+//! old ciphertext).
+//!
+//! - [`recovery`]: the recovery-code queries;
+//! - [`reseal`]: finding and re-sealing secrets under older keys.
 
 use async_trait::async_trait;
 use sqlx::{AnyConnection, AnyPool, Row, any::AnyRow};
@@ -11,8 +16,13 @@ use countersign_kit::{
     seal::Sealed,
 };
 
-use super::{Activation, FactorStore, StoreError, StoredEnrollment, StoredFactor};
-use crate::model::MemberId;
+use super::{
+    Activation, FactorStore, SealedRow, SecretTable, StoreError, StoredEnrollment, StoredFactor,
+};
+use crate::{code::CodeDigest, model::MemberId};
+
+mod recovery;
+mod reseal;
 
 /// The mfa schema, for `countersign_kit::db::connect`.
 pub static MIGRATIONS: Migrations = Migrations {
@@ -22,7 +32,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Factors and enrollments in an sqlx pool.
+/// Factors, enrollments and recovery codes in an sqlx pool.
 #[derive(Debug, Clone)]
 pub struct SqlFactorStore {
     pool: AnyPool,
@@ -74,6 +84,23 @@ async fn insert_factor(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Records `step` as the factor's last used one if it is later: true once
+/// per step.
+async fn use_step(
+    conn: &mut AnyConnection,
+    member: &MemberId,
+    step: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE totp_factors SET last_step = $1 WHERE member_id = $2 AND last_step < $1",
+    )
+    .bind(step)
+    .bind(member.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[async_trait]
@@ -148,6 +175,7 @@ impl FactorStore for SqlFactorStore {
         nonce: &[u8],
         step: i64,
         now_ms: i64,
+        recovery: &[CodeDigest],
     ) -> Result<Activation, StoreError> {
         let mut tx = self.pool.begin().await?;
         let consumed = sqlx::query(
@@ -171,6 +199,7 @@ impl FactorStore for SqlFactorStore {
             Err(e) if is_unique_violation(&e) => Ok(Activation::AlreadyOn),
             Err(e) => Err(e.into()),
             Ok(_) => {
+                recovery::replace(&mut tx, member, recovery, now_ms).await?;
                 tx.commit().await?;
                 Ok(Activation::Activated)
             }
@@ -178,23 +207,78 @@ impl FactorStore for SqlFactorStore {
     }
 
     async fn use_step(&self, member: &MemberId, step: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE totp_factors SET last_step = $1 WHERE member_id = $2 AND last_step < $1",
-        )
-        .bind(step)
-        .bind(member.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await?;
+        Ok(use_step(&mut conn, member, step).await?)
     }
 
     async fn remove_factor(&self, member: &MemberId, step: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM totp_factors WHERE member_id = $1 AND last_step < $2")
             .bind(member.as_str())
             .bind(step)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        recovery::void(&mut tx, member).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn recovery_codes_left(&self, member: &MemberId) -> Result<u32, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        recovery::count(&mut conn, member).await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        member: &MemberId,
+        digest: &CodeDigest,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !recovery::consume(&mut tx, member, digest).await? {
+            return Ok(None);
+        }
+        let left = recovery::count(&mut tx, member).await?;
+        tx.commit().await?;
+        Ok(Some(left))
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        member: &MemberId,
+        step: i64,
+        recovery: &[CodeDigest],
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !use_step(&mut tx, member, step).await? {
+            return Ok(false);
+        }
+        recovery::replace(&mut tx, member, recovery, now_ms).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn sealed_under_other_keys(
+        &self,
+        table: SecretTable,
+        key_id: &str,
+        after: Option<&MemberId>,
+        limit: u32,
+    ) -> Result<Vec<SealedRow>, StoreError> {
+        reseal::stale(&self.pool, table, key_id, after, limit).await
+    }
+
+    async fn reseal(
+        &self,
+        table: SecretTable,
+        member: &MemberId,
+        old: &Sealed,
+        new: &Sealed,
+    ) -> Result<bool, StoreError> {
+        Ok(reseal::replace(&self.pool, table, member, old, new).await?)
     }
 }
 

@@ -18,7 +18,7 @@ use countersign_proto::{
 use super::fakes::{MEMBER, PRIME_TOKEN, Stack, TOKEN, params, stack, with_token};
 
 /// The code an authenticator app shows now for the enrollment's secret.
-fn app_code(stack: &Stack, enrollment: &BeginEnrollmentResponse) -> String {
+pub(super) fn app_code(stack: &Stack, enrollment: &BeginEnrollmentResponse) -> String {
     let secret = Secret::Encoded(enrollment.secret.clone())
         .to_bytes()
         .unwrap();
@@ -26,15 +26,17 @@ fn app_code(stack: &Stack, enrollment: &BeginEnrollmentResponse) -> String {
     app.generate(stack.clock.now_secs())
 }
 
-fn verify(method: &str, code: &str) -> VerifyFactorRequest {
+/// A VerifyFactor request for the test member.
+pub(super) fn verify(method: &str, code: &str) -> VerifyFactorRequest {
     VerifyFactorRequest {
         member_id: MEMBER.into(),
         method: method.into(),
         code: code.into(),
+        email: "ada@example.com".into(),
     }
 }
 
-async fn begin(stack: &mut Stack) -> BeginEnrollmentResponse {
+pub(super) async fn begin(stack: &mut Stack) -> BeginEnrollmentResponse {
     let request = with_token(BeginEnrollmentRequest {}, TOKEN);
     stack
         .user
@@ -44,7 +46,7 @@ async fn begin(stack: &mut Stack) -> BeginEnrollmentResponse {
         .into_inner()
 }
 
-async fn confirm(stack: &mut Stack, code: &str) -> Result<(), tonic::Status> {
+pub(super) async fn confirm(stack: &mut Stack, code: &str) -> Result<(), tonic::Status> {
     let request = with_token(ConfirmEnrollmentRequest { code: code.into() }, TOKEN);
     stack.user.confirm_enrollment(request).await.map(|_| ())
 }
@@ -140,7 +142,7 @@ async fn enrollment_turns_mfa_on_ends_other_sessions_and_mails_notice() {
         .await;
     let status = status.unwrap().into_inner();
     assert!(status.enabled && !status.enrollment_pending);
-    assert_eq!(status.factors, ["totp", "email_code"]);
+    assert_eq!(status.factors, ["totp", "email_code", "recovery_code"]);
     let ended = stack.auth.ended.lock().unwrap().clone();
     assert_eq!(ended.len(), 1);
     assert_eq!(

@@ -167,6 +167,11 @@ pub struct Stack {
 /// A stack on the embedded storage; `auth_up` false points mfa at a port
 /// where nothing listens.
 pub async fn stack(auth_up: bool) -> Stack {
+    stack_with(auth_up, Config::default()).await
+}
+
+/// A stack on `config`, its service addresses replaced by the fakes'.
+pub async fn stack_with(auth_up: bool, config: Config) -> Stack {
     let auth = FakeAuth::default();
     let auth_log = auth.0.clone();
     let outbox = Outbox::default();
@@ -184,7 +189,7 @@ pub async fn stack(auth_up: bool) -> Stack {
     let config = Config {
         auth_url,
         notification_url,
-        ..Config::default()
+        ..config
     };
     let service = Service::build(config, clock.clone()).await.unwrap();
     let (listener, address) = bind("127.0.0.1:0").await.unwrap();

@@ -3,7 +3,10 @@
 //! - [`stores`]: the storage conformance checks against real Redis and
 //!   Postgres, Redis outages, and key TTLs;
 //! - [`api`]: the gRPC API end to end, with fake auth and notification
-//!   services on loopback.
+//!   services on loopback;
+//! - [`recovery`]: recovery codes through the same API;
+//! - [`limits`]: the lockout and the pacing of emailed codes through the
+//!   same API.
 //!
 //! Redis and Postgres come from `COUNTERSIGN_TEST_REDIS_URL` and
 //! `COUNTERSIGN_TEST_POSTGRES_URL`, by default the local servers. Each test
@@ -14,6 +17,8 @@
 
 mod api;
 mod fakes;
+mod limits;
+mod recovery;
 mod stores;
 
 use rand::{Rng, rngs::OsRng};

@@ -15,7 +15,8 @@ use countersign_mfa::{
     code::CodeDigest,
     model::MemberId,
     store::{
-        CodeOutcome, CodeStore, StoreError, conformance,
+        CodeOutcome, CodeStore, LockState, LockoutPolicy, LockoutStore, SendLimits, StoreError,
+        conformance,
         redis::RedisCodeStore,
         sql::{MIGRATIONS, SqlFactorStore},
     },
@@ -29,31 +30,105 @@ fn redis_store(url: &str) -> (RedisCodeStore, String) {
     (store, prefix)
 }
 
+/// A clock reading for the store calls, far from Redis's own clock: the
+/// store must judge by the time it is given.
+const NOW_MS: i64 = 1_700_000_000_000;
+
+async fn redis_connection() -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(redis_url()).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+/// Asserts the key's TTL is `expected_ms`, give or take the test's pace.
+async fn assert_ttl(
+    connection: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    expected_ms: i64,
+) {
+    let ttl_ms: i64 = connection.pttl(key).await.unwrap();
+    assert!(
+        ttl_ms > expected_ms - 10_000 && ttl_ms <= expected_ms,
+        "ttl {ttl_ms} of {key}, expected {expected_ms}"
+    );
+}
+
 #[tokio::test]
 async fn redis_store_passes_code_conformance() {
     let (store, _) = redis_store(&redis_url());
 
-    conformance::code_store(&store, async |d| tokio::time::sleep(d).await).await;
+    conformance::code_store(&store).await;
 }
 
 #[tokio::test]
-async fn redis_store_writes_code_with_its_ttl() {
+async fn redis_store_passes_lockout_conformance() {
     let (store, _) = redis_store(&redis_url());
-    let member = conformance::fresh_member();
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+
+    conformance::lockout_store(&store).await;
+}
+
+#[tokio::test]
+async fn redis_store_writes_codes_with_ttl_outlasting_code_and_quota() {
+    let (store, _) = redis_store(&redis_url());
+    let (member, long_lived) = (conformance::fresh_member(), conformance::fresh_member());
+    let mut connection = redis_connection().await;
+    let limits = conformance::LIMITS;
+    let long = SendLimits {
+        ttl: Duration::from_secs(7200),
+        ..limits
+    };
 
     store
-        .issue(&member, &CodeDigest([7; 32]), Duration::from_secs(600))
+        .issue(&member, &CodeDigest([7; 32]), &limits, NOW_MS)
         .await
         .unwrap();
-    store.check(&member, &CodeDigest([8; 32]), 5).await.unwrap();
+    store
+        .check(&member, &CodeDigest([8; 32]), 5, NOW_MS)
+        .await
+        .unwrap();
+    store
+        .issue(&long_lived, &CodeDigest([9; 32]), &long, NOW_MS)
+        .await
+        .unwrap();
 
-    let ttl_ms: i64 = connection.pttl(store.key(&member)).await.unwrap();
-    assert!(ttl_ms > 590_000 && ttl_ms <= 600_000, "ttl {ttl_ms}");
+    assert_ttl(&mut connection, &store.key(&member), 3_600_000).await;
+    assert_ttl(&mut connection, &store.key(&long_lived), 7_200_000).await;
     let stored: HashMap<String, String> = connection.hgetall(store.key(&member)).await.unwrap();
-    assert_eq!(stored["digest"], "07".repeat(32));
+    let field = format!("c:{}", "07".repeat(32));
+    assert_eq!(stored[&field], (NOW_MS + 600_000).to_string());
     assert_eq!(stored["guesses"], "1");
+    assert_eq!(stored["last_send"], NOW_MS.to_string());
+    assert_eq!(stored["quota_count"], "1");
+    assert!(!stored.values().any(|v| v.contains("e+")), "{stored:?}");
+}
+
+#[tokio::test]
+async fn redis_store_writes_lockout_with_ttl_of_window_then_lock() {
+    let (store, _) = redis_store(&redis_url());
+    let member = conformance::fresh_member();
+    let mut connection = redis_connection().await;
+    let policy = LockoutPolicy {
+        duration: Duration::from_secs(1800),
+        ..conformance::POLICY
+    };
+
+    store.begin_attempt(&member, &policy, NOW_MS).await.unwrap();
+    assert_ttl(&mut connection, &store.lockout_key(&member), 900_000).await;
+    for _ in 1..policy.threshold {
+        store.begin_attempt(&member, &policy, NOW_MS).await.unwrap();
+    }
+    let locked = store
+        .record_failure(&member, &policy, NOW_MS)
+        .await
+        .unwrap();
+
+    let until_ms = NOW_MS + 1_800_000;
+    assert_eq!(locked, LockState::Started { until_ms });
+    assert_ttl(&mut connection, &store.lockout_key(&member), 1_800_000).await;
+    let stored: HashMap<String, String> = connection
+        .hgetall(store.lockout_key(&member))
+        .await
+        .unwrap();
+    assert_eq!(stored["locked_until"], until_ms.to_string());
 }
 
 #[tokio::test]
@@ -113,13 +188,13 @@ async fn redis_store_is_unavailable_while_redis_is_cut_and_recovers() {
     let (store, _) = redis_store(&format!("redis://127.0.0.1:{}", relay.port));
     let member = MemberId::parse(&unique("m")).unwrap();
     store
-        .issue(&member, &CodeDigest([1; 32]), Duration::from_secs(60))
+        .issue(&member, &CodeDigest([1; 32]), &conformance::LIMITS, NOW_MS)
         .await
         .unwrap();
 
     relay.cut().await;
     let started = Instant::now();
-    let down = store.check(&member, &CodeDigest([1; 32]), 5).await;
+    let down = store.check(&member, &CodeDigest([1; 32]), 5, NOW_MS).await;
 
     assert!(matches!(down, Err(StoreError::Unavailable(_))), "{down:?}");
     assert!(
@@ -131,7 +206,7 @@ async fn redis_store_is_unavailable_while_redis_is_cut_and_recovers() {
     let _relay = Relay::start(relay.port).await;
     let mut outcome = None;
     for _ in 0..5 {
-        if let Ok(found) = store.check(&member, &CodeDigest([1; 32]), 5).await {
+        if let Ok(found) = store.check(&member, &CodeDigest([1; 32]), 5, NOW_MS).await {
             outcome = Some(found);
             break;
         }

@@ -1,0 +1,159 @@
+//! How long a login takes for a known email with a wrong password and for
+//! an unknown email, which must be about the same so that timing does not
+//! tell who is a member. Runs the domain on in-memory SQLite with one
+//! member and no second factor, interleaves the two kinds of login, and
+//! prints the median and 90th percentile of each and their ratio.
+//!
+//! `cargo bench -p countersign-auth --bench login_latency`
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use countersign_auth::{
+    domain::{
+        Auth, Email, FailureRule, HashPoolSize, Limits, Method, NewOrganizationRequest, Password,
+        PasswordHasher,
+    },
+    factors::{FactorError, SecondFactors},
+    store::{SqlStore, sql::MIGRATIONS},
+};
+use countersign_kit::{
+    clock::ManualClock,
+    db::{self, DbConfig},
+};
+use countersign_plans::{Plans, PlansConfig};
+
+/// Timed logins of each kind.
+const ROUNDS: usize = 40;
+/// Untimed logins of each kind first, to warm caches and the pool.
+const WARM_UP: usize = 3;
+const MEMBER: &str = "owner@ledger.example";
+
+/// No member has a second factor.
+struct NoFactors;
+
+#[async_trait]
+impl SecondFactors for NoFactors {
+    async fn methods(&self, _member_id: &str) -> Result<Vec<Method>, FactorError> {
+        Ok(Vec::new())
+    }
+
+    async fn verify(
+        &self,
+        _: &str,
+        _: &str,
+        _: Method,
+        _: &SecretString,
+    ) -> Result<(), FactorError> {
+        Err(FactorError::Rejected)
+    }
+
+    async fn send_email_code(&self, _: &str, _: &str) -> Result<i64, FactorError> {
+        Err(FactorError::Rejected)
+    }
+}
+
+/// Failure limits far above the rounds, so every login reaches the hash.
+fn limits() -> Limits {
+    let unlimited = FailureRule {
+        limit: u32::MAX,
+        window: Duration::from_secs(3600),
+        lockout: Duration::from_secs(3600),
+    };
+    Limits {
+        session_ttl: Duration::from_secs(3600),
+        challenge_ttl: Duration::from_secs(300),
+        challenge_max_attempts: 5,
+        account_failures: unlimited,
+        address_failures: unlimited,
+    }
+}
+
+async fn domain() -> anyhow::Result<Auth> {
+    let pool = db::connect(&DbConfig::with_schema("auth"), &MIGRATIONS).await?;
+    let size = HashPoolSize {
+        workers: 1,
+        queue: 4,
+    };
+    let auth = Auth::new(
+        Arc::new(SqlStore::new(pool)),
+        Arc::new(NoFactors),
+        PasswordHasher::start(size).await?,
+        Arc::new(ManualClock::new(1_800_000_000_000)),
+        Plans::new(&PlansConfig::default())?,
+        limits(),
+        None,
+    );
+    let owner = NewOrganizationRequest {
+        name: "Ledger & Co".to_string(),
+        plan: "essential".to_string(),
+        owner_email: Email::parse(MEMBER)?,
+        owner_password: Password::new_choice("correct horse battery")?,
+    };
+    auth.bootstrap_organization(owner).await?;
+    Ok(auth)
+}
+
+/// One refused login's duration.
+async fn timed(auth: &Auth, email: &Email, password: &Password) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let outcome = auth.login(email, password, None).await;
+    let elapsed = started.elapsed();
+    anyhow::ensure!(outcome.is_err(), "a login meant to fail succeeded");
+    Ok(elapsed)
+}
+
+/// The `q`-quantile of sorted samples, in milliseconds.
+fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    let last = sorted.len().saturating_sub(1);
+    // Rounds are few; the index fits any float exactly.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let index = ((last as f64) * q).round() as usize;
+    sorted
+        .get(index.min(last))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let auth = domain().await?;
+    let known = Email::parse(MEMBER)?;
+    let wrong = Password::submitted("wrong horse battery")?;
+    let mut wrong_password = Vec::with_capacity(ROUNDS);
+    let mut unknown_email = Vec::with_capacity(ROUNDS);
+
+    for round in 0..WARM_UP + ROUNDS {
+        let unknown = Email::parse(&format!("nobody{round}@ledger.example"))?;
+        let a = timed(&auth, &known, &wrong).await?;
+        let b = timed(&auth, &unknown, &wrong).await?;
+        if round >= WARM_UP {
+            wrong_password.push(a);
+            unknown_email.push(b);
+        }
+    }
+
+    wrong_password.sort_unstable();
+    unknown_email.sort_unstable();
+    let (known_p50, known_p90) = (
+        quantile_ms(&wrong_password, 0.5),
+        quantile_ms(&wrong_password, 0.9),
+    );
+    let (unknown_p50, unknown_p90) = (
+        quantile_ms(&unknown_email, 0.5),
+        quantile_ms(&unknown_email, 0.9),
+    );
+    println!("login latency over {ROUNDS} interleaved rounds");
+    println!("known email, wrong password: median {known_p50:.2} ms, p90 {known_p90:.2} ms");
+    println!("unknown email:               median {unknown_p50:.2} ms, p90 {unknown_p90:.2} ms");
+    println!(
+        "ratio unknown/known:         median {:.3}, p90 {:.3}",
+        unknown_p50 / known_p50,
+        unknown_p90 / known_p90
+    );
+    Ok(())
+}

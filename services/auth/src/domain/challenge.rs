@@ -1,0 +1,295 @@
+//! Login challenges: opened after a correct password when the member has a
+//! second factor, answered with a code the mfa service vouches for, or used
+//! to have a code emailed.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use countersign_kit::{clock::millis, token};
+
+use super::{Auth, Challenge, IssuedSession, Method, Proof, SECURITY_TARGET};
+use crate::{
+    factors::FactorError,
+    store::{ChallengeRecord, StoreError},
+};
+
+/// Why a challenge answer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("invalid challenge or code")]
+    Rejected,
+    #[error("method not offered by this challenge")]
+    MethodNotOffered,
+    #[error("malformed code: {0}")]
+    MalformedCode(String),
+    /// The member's second factor is locked; when to retry, if mfa said.
+    #[error("too many attempts")]
+    Throttled(Option<Duration>),
+    #[error("a dependency is unavailable")]
+    Unavailable,
+    #[error("challenge answer failed")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// Why an emailed code could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendCodeError {
+    #[error("invalid challenge")]
+    InvalidChallenge,
+    #[error("method not offered by this challenge")]
+    MethodNotOffered,
+    /// A resend too soon or too many codes; when to retry, if mfa said.
+    #[error("too many codes sent")]
+    Throttled(Option<Duration>),
+    #[error("a dependency is unavailable")]
+    Unavailable,
+    #[error("sending the code failed")]
+    Internal(#[source] anyhow::Error),
+}
+
+macro_rules! from_store_error {
+    ($error:ident) => {
+        impl From<StoreError> for $error {
+            fn from(error: StoreError) -> Self {
+                match error {
+                    StoreError::Unavailable(_) => $error::Unavailable,
+                    other => $error::Internal(other.into()),
+                }
+            }
+        }
+    };
+}
+
+from_store_error!(AnswerError);
+from_store_error!(SendCodeError);
+
+impl From<FactorError> for AnswerError {
+    fn from(error: FactorError) -> Self {
+        match error {
+            FactorError::Rejected => AnswerError::Rejected,
+            FactorError::Malformed(why) => AnswerError::MalformedCode(why),
+            FactorError::Throttled(retry) => AnswerError::Throttled(retry),
+            FactorError::Unavailable => AnswerError::Unavailable,
+            other => AnswerError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<FactorError> for SendCodeError {
+    fn from(error: FactorError) -> Self {
+        match error {
+            FactorError::Throttled(retry) => SendCodeError::Throttled(retry),
+            FactorError::Unavailable => SendCodeError::Unavailable,
+            other => SendCodeError::Internal(other.into()),
+        }
+    }
+}
+
+impl Auth {
+    pub(super) async fn open_challenge(
+        &self,
+        member_id: &str,
+        methods: Vec<Method>,
+    ) -> Result<Challenge, StoreError> {
+        let token = token::generate();
+        let now = self.clock.now_ms();
+        let record = ChallengeRecord {
+            token_digest: token::digest(&token),
+            member_id: member_id.to_string(),
+            methods,
+            attempts: 0,
+            created_at: now,
+            expires_at: now.saturating_add(millis(self.limits.challenge_ttl)),
+        };
+        self.store.insert_challenge(&record).await?;
+        tracing::info!(target: SECURITY_TARGET, member_id, "second factor challenged");
+        Ok(Challenge {
+            token,
+            methods: record.methods,
+            expires_at: record.expires_at,
+        })
+    }
+
+    /// Completes a challenge with a code sent from `client_address`; each
+    /// answer counts against the challenge, and only the first correct
+    /// answer gets a session.
+    pub async fn answer_challenge(
+        &self,
+        challenge_token: &SecretString,
+        method: Method,
+        code: &SecretString,
+        client_address: Option<&str>,
+    ) -> Result<IssuedSession, AnswerError> {
+        let answered = self.check_answer(challenge_token, method, code).await;
+        let method = method.as_str();
+        match &answered {
+            Ok(_) => tracing::info!(
+                target: SECURITY_TARGET,
+                outcome = "accepted",
+                method,
+                client_address,
+                "challenge answered"
+            ),
+            Err(error) => tracing::info!(
+                target: SECURITY_TARGET,
+                outcome = "denied",
+                method,
+                client_address,
+                reason = %error,
+                "challenge answer refused"
+            ),
+        }
+        answered
+    }
+
+    async fn check_answer(
+        &self,
+        challenge_token: &SecretString,
+        method: Method,
+        code: &SecretString,
+    ) -> Result<IssuedSession, AnswerError> {
+        let digest = token::digest(challenge_token);
+        let now = self.clock.now_ms();
+        let challenge = self
+            .store
+            .record_challenge_attempt(&digest, now, self.limits.challenge_max_attempts)
+            .await?
+            .ok_or(AnswerError::Rejected)?;
+        if !challenge.methods.contains(&method) {
+            return Err(AnswerError::MethodNotOffered);
+        }
+
+        let member = self
+            .store
+            .member_by_id(&challenge.member_id)
+            .await?
+            .ok_or(AnswerError::Rejected)?;
+        self.factors
+            .verify(&member.id, &member.email, method, code)
+            .await?;
+        if !self.store.consume_challenge(&digest).await? {
+            return Err(AnswerError::Rejected);
+        }
+        let proofs = vec![Proof::Password, method.proof()];
+        Ok(self.issue_session(&member.id, proofs).await?)
+    }
+
+    /// Emails a code for a pending challenge; when the code expires.
+    pub async fn send_challenge_email_code(
+        &self,
+        challenge_token: &SecretString,
+    ) -> Result<i64, SendCodeError> {
+        let digest = token::digest(challenge_token);
+        let now = self.clock.now_ms();
+        let challenge = self
+            .store
+            .live_challenge(&digest, now, self.limits.challenge_max_attempts)
+            .await?
+            .ok_or(SendCodeError::InvalidChallenge)?;
+        if !challenge.methods.contains(&Method::EmailCode) {
+            return Err(SendCodeError::MethodNotOffered);
+        }
+
+        let member = self
+            .store
+            .member_by_id(&challenge.member_id)
+            .await?
+            .ok_or(SendCodeError::InvalidChallenge)?;
+        Ok(self
+            .factors
+            .send_email_code(&member.id, &member.email)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        LoginOutcome,
+        testing::{
+            FakeFactors, Harness, OWNER, PASSWORD, ROOMY, Verdict, email, harness, password,
+        },
+    };
+
+    async fn challenged(methods: Vec<Method>, verdict: Verdict) -> (Harness, SecretString) {
+        let h = harness(ROOMY, FakeFactors::offering(methods, verdict)).await;
+        let outcome = h.auth.login(&email(OWNER), &password(PASSWORD), None).await;
+        let Ok(LoginOutcome::Challenge(challenge)) = outcome else {
+            panic!("expected a challenge");
+        };
+        (h, challenge.token)
+    }
+
+    async fn answer(
+        h: &Harness,
+        token: &SecretString,
+        method: Method,
+    ) -> Result<IssuedSession, AnswerError> {
+        let code = SecretString::from("abcde-fghjk");
+        h.auth
+            .answer_challenge(token, method, &code, Some("203.0.113.7"))
+            .await
+    }
+
+    #[tokio::test]
+    async fn answer_challenge_proves_recovery_code_when_offered() {
+        let offered = vec![Method::Totp, Method::EmailCode, Method::RecoveryCode];
+        let (h, token) = challenged(offered, |_, _| Ok(())).await;
+
+        let session = answer(&h, &token, Method::RecoveryCode).await.unwrap();
+
+        assert_eq!(session.proofs, [Proof::Password, Proof::RecoveryCode]);
+        let checked = h.factors.checked.lock().unwrap().clone();
+        let expected = (
+            OWNER.to_string(),
+            Method::RecoveryCode,
+            "abcde-fghjk".to_string(),
+        );
+        assert_eq!(checked, [expected]);
+    }
+
+    #[tokio::test]
+    async fn answer_challenge_refuses_recovery_code_when_not_offered() {
+        let (h, token) = challenged(vec![Method::Totp], |_, _| Ok(())).await;
+
+        let refused = answer(&h, &token, Method::RecoveryCode).await;
+
+        assert!(matches!(refused, Err(AnswerError::MethodNotOffered)));
+        assert!(h.factors.checked.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn answer_challenge_passes_malformed_code_through() {
+        let offered = vec![Method::Totp, Method::RecoveryCode];
+        let (h, token) = challenged(offered, |_, _| {
+            Err(FactorError::Malformed(
+                "must be a recovery code".to_string(),
+            ))
+        })
+        .await;
+
+        let refused = answer(&h, &token, Method::RecoveryCode).await;
+
+        let Err(AnswerError::MalformedCode(why)) = refused else {
+            panic!("expected a malformed code");
+        };
+        assert_eq!(why, "must be a recovery code");
+    }
+
+    #[tokio::test]
+    async fn answer_challenge_passes_lockout_delay_through() {
+        let (h, token) = challenged(vec![Method::Totp], |_, _| {
+            Err(FactorError::Throttled(Some(Duration::from_secs(42))))
+        })
+        .await;
+
+        let refused = answer(&h, &token, Method::Totp).await;
+
+        assert!(matches!(
+            refused,
+            Err(AnswerError::Throttled(Some(d))) if d == Duration::from_secs(42)
+        ));
+    }
+}
