@@ -94,6 +94,10 @@ impl Service {
             None => (Arc::new(ConsoleMailer), Duration::ZERO),
         };
         let keys = if config.params_keys.is_empty() {
+            tracing::warn!(
+                "no params_keys configured: outbox parameters are sealed under a random key, \
+                 so messages still pending when the process stops are never sent"
+            );
             KeyRing::ephemeral()
         } else {
             KeyRing::from_config(&config.params_keys)?
