@@ -230,3 +230,92 @@ fn standalone_code_is_found_only_outside_longer_numbers() {
     assert!(!has_standalone("at 17012345678 ms", "012345"));
     assert!(!has_standalone("x0123456", "012345"));
 }
+
+#[test]
+fn every_credential_type_hides_its_secret_in_debug() {
+    use countersign_kit::seal::{EncryptionKeyConfig, KeyRing};
+    use countersign_mfa::{
+        code::{Code, CodeKey},
+        model::{EmailAddress, MemberId, SessionToken},
+        ports::{OutgoingEmail, Template},
+        recovery::{RecoveryCode, RecoveryCodes},
+        totp::Authenticator,
+    };
+    use secrecy::{ExposeSecret, SecretString};
+
+    const KEY_B64: &str = "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk=";
+    let key = || EncryptionKeyConfig {
+        id: "k1".into(),
+        key: SecretString::from(KEY_B64),
+    };
+    let app = Authenticator::generate("Countersign", "ada@example.com").unwrap();
+    let codes = RecoveryCodes::generate();
+    let member = MemberId::parse("m1").unwrap();
+    let email = EmailAddress::parse("ada@example.com").unwrap();
+    let mut shown = vec![
+        format!(
+            "{:?}",
+            countersign_auth::domain::Password::submitted("hunter2-password").unwrap()
+        ),
+        format!(
+            "{:?}",
+            countersign_auth::Config {
+                operator_token: Some(SecretString::from("hunter2-operator")),
+                ..Default::default()
+            }
+        ),
+        format!("{:?}", Code::parse("918273").unwrap()),
+        format!(
+            "{:?}",
+            CodeKey::from_config(&SecretString::from("hunter2".repeat(5))).unwrap()
+        ),
+        format!(
+            "{:?}",
+            RecoveryCode::parse(codes.reveal()[0].expose_secret()).unwrap()
+        ),
+        format!("{codes:?}"),
+        format!(
+            "{:?}",
+            SessionToken::parse("hunter2-session-token").unwrap()
+        ),
+        format!("{app:?}"),
+        format!("{:?}", KeyRing::from_config(&[key()]).unwrap()),
+        format!("{:?}", key()),
+        format!(
+            "{:?}",
+            OutgoingEmail::new(Template::EmailCode, email, &member, 0, "")
+                .param("code", SecretString::from("918273"))
+        ),
+        format!(
+            "{:?}",
+            countersign_mfa::Config {
+                code_key: Some(SecretString::from("hunter2".repeat(5))),
+                encryption_keys: vec![key()],
+                redis_url: Some(SecretString::from("redis://:hunter2@cache")),
+                ..Default::default()
+            }
+        ),
+        format!(
+            "{:?}",
+            countersign_notification::Config {
+                smtp: Some(countersign_notification::config::SmtpConfig::new(
+                    "smtps://mailer:hunter2@relay.example"
+                )),
+                params_keys: vec![key()],
+                ..Default::default()
+            }
+        ),
+    ];
+    shown.retain(|text| {
+        text.contains("hunter2")
+            || text.contains("918273")
+            || text.contains(KEY_B64)
+            || text.contains(app.secret_base32().expose_secret())
+            || codes
+                .reveal()
+                .iter()
+                .any(|c| text.contains(c.expose_secret()))
+    });
+
+    assert_eq!(shown, Vec::<String>::new());
+}
