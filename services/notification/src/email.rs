@@ -29,16 +29,22 @@ pub enum Template {
     MfaLocked,
     /// A recovery code was used to sign in.
     RecoveryCodeUsed,
+    /// An invitation to set a password and join an organization.
+    Invitation,
+    /// An admin reset the member's second factor.
+    MfaReset,
 }
 
 impl Template {
     /// Every template.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::EmailCode,
         Self::MfaEnabled,
         Self::MfaDisabled,
         Self::MfaLocked,
         Self::RecoveryCodeUsed,
+        Self::Invitation,
+        Self::MfaReset,
     ];
 
     /// The name stored in the outbox.
@@ -49,6 +55,8 @@ impl Template {
             Self::MfaDisabled => "mfa_disabled",
             Self::MfaLocked => "mfa_locked",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::Invitation => "invitation",
+            Self::MfaReset => "mfa_reset",
         }
     }
 
@@ -57,13 +65,23 @@ impl Template {
         Self::ALL.into_iter().find(|t| t.as_str() == name)
     }
 
-    /// The parameters the template needs; it takes no others.
+    /// The parameters the template needs.
     pub fn params(self) -> &'static [&'static str] {
         match self {
             Self::EmailCode => &["code", "expire_minutes"],
-            Self::MfaEnabled | Self::MfaDisabled => &[],
+            Self::MfaEnabled | Self::MfaDisabled | Self::MfaReset => &[],
             Self::MfaLocked => &["locked_minutes"],
             Self::RecoveryCodeUsed => &["remaining"],
+            Self::Invitation => &["organization", "invite_url", "expire_days"],
+        }
+    }
+
+    /// The parameters the template may take besides those it needs; it
+    /// takes no others.
+    pub fn optional_params(self) -> &'static [&'static str] {
+        match self {
+            Self::MfaDisabled | Self::RecoveryCodeUsed | Self::MfaReset => &["report_url"],
+            _ => &[],
         }
     }
 }
@@ -194,7 +212,7 @@ impl fmt::Debug for Params {
 }
 
 fn check_param(template: Template, name: &str, value: &str) -> Result<(), InvalidField> {
-    if !template.params().contains(&name) {
+    if !template.params().contains(&name) && !template.optional_params().contains(&name) {
         let field = if is_plain_name(name) {
             format!("params.{name}")
         } else {
@@ -218,7 +236,30 @@ fn check_param(template: Template, name: &str, value: &str) -> Result<(), Invali
     if name == "remaining" && !is_count(value) {
         return Err(InvalidField::new(field, "not a whole number from 0 to 100"));
     }
+    if name == "expire_days" && !is_days(value) {
+        return Err(InvalidField::new(field, "not a whole number from 1 to 365"));
+    }
+    if name.ends_with("_url") && !is_link(value) {
+        return Err(InvalidField::new(
+            field,
+            "not an http or https URL without spaces",
+        ));
+    }
     Ok(())
+}
+
+fn is_days(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_digit())
+        && value.parse::<u16>().is_ok_and(|d| (1..=365).contains(&d))
+}
+
+/// A link a mail client shows as one: http(s), printable ASCII, no spaces,
+/// no characters that would break out of an HTML attribute.
+fn is_link(value: &str) -> bool {
+    (value.starts_with("https://") || value.starts_with("http://"))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>'))
 }
 
 fn is_count(value: &str) -> bool {
@@ -308,6 +349,26 @@ mod tests {
 
             assert_eq!(err.field, "params.expire_minutes", "{bad}");
         }
+    }
+
+    #[test]
+    fn params_rejected_when_link_is_not_a_plain_http_url() {
+        for bad in [
+            "javascript:alert(1)",
+            "https://x.example/a b",
+            "https://x.example/\"><script>",
+            "ftp://x.example/",
+            "https://\u{202e}x.example/",
+        ] {
+            let given = params(&[("report_url", bad)]);
+
+            let err = Params::for_template(Template::MfaDisabled, given).unwrap_err();
+
+            assert_eq!(err.field, "params.report_url", "{bad}");
+        }
+        let good = params(&[("report_url", "https://app.example/report?token=a-b_c")]);
+        assert!(Params::for_template(Template::MfaDisabled, good).is_ok());
+        assert!(Params::for_template(Template::MfaDisabled, params(&[])).is_ok());
     }
 
     #[test]

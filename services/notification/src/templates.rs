@@ -49,16 +49,72 @@ pub fn render(template: Template, params: &Params) -> Result<Rendered, MissingPa
         )),
         Template::MfaDisabled => Ok(notice(
             format!("Two-step verification is off for your {PRODUCT} account"),
-            &[
-                &format!("Two-step verification was turned off for your {PRODUCT} account."),
-                "Signing in now needs only your password.",
-                "If you did not do this, your account may be at risk: change your\n\
-                 password and contact your administrator right away.",
-            ],
+            &with_report_link(
+                params,
+                &[
+                    &format!("Two-step verification was turned off for your {PRODUCT} account."),
+                    "Signing in now needs only your password.",
+                ],
+            ),
         )),
         Template::MfaLocked => mfa_locked(params),
         Template::RecoveryCodeUsed => recovery_code_used(params),
+        Template::Invitation => invitation(params),
+        Template::MfaReset => Ok(notice(
+            format!("Two-step verification was reset on your {PRODUCT} account"),
+            &with_report_link(
+                params,
+                &[
+                    &format!(
+                        "An administrator reset two-step verification on your {PRODUCT}\n\
+                         account: your authenticator app and recovery codes no longer work."
+                    ),
+                    "Sign in with your password and set up your authenticator again.",
+                ],
+            ),
+        )),
     }
+}
+
+/// The paragraphs, then what to do if the member did not do this: the
+/// "this wasn't me" link when the sender gave one.
+fn with_report_link(params: &Params, paragraphs: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = paragraphs.iter().map(|p| p.to_string()).collect();
+    match params.get("report_url") {
+        Some(url) => {
+            all.push(
+                "If this was not you, open this link: it signs your account out\n\
+                 everywhere and locks it until your administrator unlocks it."
+                    .to_string(),
+            );
+            all.push(url.to_string());
+        }
+        None => all.push(
+            "If this was not you, your account may be at risk: change your\n\
+             password and contact your administrator right away."
+                .to_string(),
+        ),
+    }
+    all
+}
+
+fn invitation(params: &Params) -> Result<Rendered, MissingParam> {
+    let organization = params
+        .get("organization")
+        .ok_or(MissingParam("organization"))?;
+    let url = params.get("invite_url").ok_or(MissingParam("invite_url"))?;
+    let days = params
+        .get("expire_days")
+        .ok_or(MissingParam("expire_days"))?;
+    Ok(notice(
+        format!("Join {organization} on {PRODUCT}"),
+        &[
+            format!("{organization} invited you to {PRODUCT}."),
+            format!("Set your password with this link within {days} days:"),
+            url.to_string(),
+            "The link works once. If you did not expect this, ignore this email.".to_string(),
+        ],
+    ))
 }
 
 fn mfa_locked(params: &Params) -> Result<Rendered, MissingParam> {
@@ -82,14 +138,16 @@ fn recovery_code_used(params: &Params) -> Result<Rendered, MissingParam> {
     let remaining = params.get("remaining").ok_or(MissingParam("remaining"))?;
     Ok(notice(
         format!("A recovery code was used on your {PRODUCT} account"),
-        &[
-            &format!("A recovery code was just used to sign in to your {PRODUCT} account."),
-            &format!(
-                "You have {remaining} unused recovery codes left. Each works once;\n\
-                 generate a new set from your security settings when you run low."
-            ),
-            "If you did not do this, contact your administrator right away.",
-        ],
+        &with_report_link(
+            params,
+            &[
+                &format!("A recovery code was just used to sign in to your {PRODUCT} account."),
+                &format!(
+                    "You have {remaining} unused recovery codes left. Each works once;\n\
+                     generate a new set from your security settings when you run low."
+                ),
+            ],
+        ),
     ))
 }
 
@@ -124,7 +182,8 @@ fn email_code(params: &Params) -> Result<Rendered, MissingParam> {
     })
 }
 
-fn notice(subject: String, paragraphs: &[&str]) -> Rendered {
+fn notice(subject: String, paragraphs: &[impl AsRef<str>]) -> Rendered {
+    let paragraphs: Vec<&str> = paragraphs.iter().map(AsRef::as_ref).collect();
     let text = paragraphs.join("\n\n") + "\n";
     let mut html = html_open(&subject);
     for text in paragraphs {
@@ -148,8 +207,15 @@ fn html_open(title: &str) -> String {
     )
 }
 
+/// A paragraph; one that is a link (checked as such when the parameter was
+/// accepted) becomes an anchor.
 fn paragraph(html: &mut String, text: &str) {
-    let _ = writeln!(html, "<p>{}</p>", escape(text));
+    let text = escape(text);
+    if text.starts_with("https://") || text.starts_with("http://") {
+        let _ = writeln!(html, "<p><a href=\"{text}\">{text}</a></p>");
+    } else {
+        let _ = writeln!(html, "<p>{text}</p>");
+    }
 }
 
 /// Escapes the five characters that matter in HTML text and attributes.
@@ -179,7 +245,12 @@ mod tests {
     }
 
     fn params_for(template: Template) -> Params {
-        let value = |name: &str| if name == "code" { "012345" } else { "10" };
+        let value = |name: &str| match name {
+            "code" => "012345",
+            "organization" => "Ledger & Co",
+            "invite_url" => "https://app.example/invitations/accept?token=abc",
+            _ => "10",
+        };
         let given = template
             .params()
             .iter()
@@ -219,10 +290,37 @@ mod tests {
 
             for part in [&rendered.subject, &rendered.text, &rendered.html] {
                 assert!(part.is_ascii(), "{template:?}");
-                assert!(part.lines().all(|l| l.len() <= 76), "{template:?}");
+                // A link is as long as it is; the words around it wrap.
+                let fits = |l: &str| l.len() <= 76 || l.contains("https://");
+                assert!(part.lines().all(fits), "{template:?}");
             }
             assert!(rendered.text.contains(PRODUCT));
         }
+    }
+
+    #[test]
+    fn invitation_names_organization_and_links_in_both_parts() {
+        let rendered = render(Template::Invitation, &params_for(Template::Invitation)).unwrap();
+
+        assert_eq!(rendered.subject, "Join Ledger & Co on Countersign");
+        let url = "https://app.example/invitations/accept?token=abc";
+        assert!(rendered.text.lines().any(|line| line == url));
+        assert!(rendered.html.contains("<a href=\"https://app.example/"));
+        assert!(rendered.html.contains("Ledger &amp; Co invited you"));
+    }
+
+    #[test]
+    fn notices_carry_report_link_only_when_given() {
+        let with = [("report_url", "https://app.example/report?token=xyz")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let with = Params::for_template(Template::MfaReset, with).unwrap();
+
+        let linked = render(Template::MfaReset, &with).unwrap();
+        let plain = render(Template::MfaReset, &Params::default()).unwrap();
+
+        assert!(linked.text.contains("https://app.example/report?token=xyz"));
+        assert!(!plain.text.contains("http"));
+        assert!(plain.text.contains("contact your administrator"));
     }
 
     #[test]

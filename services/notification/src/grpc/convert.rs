@@ -65,6 +65,8 @@ fn template_from(value: i32) -> Result<Template, Status> {
         Ok(pb::EmailTemplate::MfaDisabled) => Ok(Template::MfaDisabled),
         Ok(pb::EmailTemplate::MfaLocked) => Ok(Template::MfaLocked),
         Ok(pb::EmailTemplate::RecoveryCodeUsed) => Ok(Template::RecoveryCodeUsed),
+        Ok(pb::EmailTemplate::Invitation) => Ok(Template::Invitation),
+        Ok(pb::EmailTemplate::MfaReset) => Ok(Template::MfaReset),
         Ok(pb::EmailTemplate::Unspecified) => Err(invalid_argument("template", "required")),
         Err(_) => Err(invalid_argument("template", "unknown template")),
     }
@@ -77,6 +79,8 @@ fn template_to(template: Template) -> pb::EmailTemplate {
         Template::MfaDisabled => pb::EmailTemplate::MfaDisabled,
         Template::MfaLocked => pb::EmailTemplate::MfaLocked,
         Template::RecoveryCodeUsed => pb::EmailTemplate::RecoveryCodeUsed,
+        Template::Invitation => pb::EmailTemplate::Invitation,
+        Template::MfaReset => pb::EmailTemplate::MfaReset,
     }
 }
 
