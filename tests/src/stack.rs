@@ -103,6 +103,19 @@ impl Stack {
 
     /// Starts a stack on the given storage.
     pub async fn start_on(storage: Storage) -> Self {
+        Self::launch(storage, |_| {}).await
+    }
+
+    /// Starts a stack on fresh storage of `backend` whose auth service runs
+    /// with the settings `tune` makes to the stack's own.
+    pub async fn start_tuned(
+        backend: Backend,
+        tune: impl FnOnce(&mut countersign_auth::Config),
+    ) -> Self {
+        Self::launch(Storage::new(backend), tune).await
+    }
+
+    async fn launch(storage: Storage, tune: impl FnOnce(&mut countersign_auth::Config)) -> Self {
         crate::logs::capture();
         let mail = MailServer::start();
         let clock = Arc::new(ManualClock::new(now_ms()));
@@ -140,13 +153,14 @@ impl Stack {
             .unwrap();
         tokio::spawn(service.serve(mfa_listener, until(stopped.clone())));
 
-        let auth_config = countersign_auth::Config {
+        let mut auth_config = countersign_auth::Config {
             listen: auth.to_string(),
             db: storage.db("auth"),
             mfa_url: format!("http://{mfa}"),
             operator_token: Some(SecretString::from(OPERATOR_TOKEN)),
             ..Default::default()
         };
+        tune(&mut auth_config);
         let service = countersign_auth::Service::build(auth_config, clock.clone())
             .await
             .unwrap();

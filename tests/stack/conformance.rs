@@ -25,6 +25,8 @@ async fn auth_store(backend: Backend) {
     auth::members_are_unique_by_email(&store, &format!("{tag}a")).await;
     auth::sessions_expire_and_end(&store, &format!("{tag}b")).await;
     auth::challenges_count_attempts_and_consume_once(&store, &format!("{tag}c")).await;
+    auth::login_failures_lock_and_clear(&store, &format!("{tag}d")).await;
+    auth::login_failures_count_atomically(&store, &format!("{tag}e")).await;
 }
 
 #[tokio::test]

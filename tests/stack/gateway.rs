@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use tonic::{Code, Status};
+use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 use totp_rs::TOTP;
 
 use countersign_kit::clock::Clock;
 use countersign_proto::{
     auth::v1::{
         AnswerChallengeRequest, Challenge, LoginRequest, SendChallengeEmailCodeRequest, Session,
-        ValidateSessionRequest, login_response,
+        ValidateSessionRequest, auth_service_client::AuthServiceClient, login_response,
     },
     mfa::v1::{BeginEnrollmentRequest, BeginEnrollmentResponse, ConfirmEnrollmentRequest},
 };
@@ -27,11 +27,36 @@ pub enum Login {
 }
 
 pub async fn login(stack: &Stack, email: &str, password: &str) -> Result<Login, Status> {
-    let request = LoginRequest {
+    login_through(stack.auth_client(), email, password, None).await
+}
+
+/// Logs in on behalf of an end user at address `from`.
+pub async fn login_from(
+    stack: &Stack,
+    email: &str,
+    password: &str,
+    from: &str,
+) -> Result<Login, Status> {
+    login_through(stack.auth_client(), email, password, Some(from)).await
+}
+
+/// Logs in through `client`, forwarding the end user's address `from`
+/// (behind one more proxy) when there is one.
+pub async fn login_through(
+    mut client: AuthServiceClient<Channel>,
+    email: &str,
+    password: &str,
+    from: Option<&str>,
+) -> Result<Login, Status> {
+    let mut request = Request::new(LoginRequest {
         email: email.to_string(),
         password: password.to_string(),
-    };
-    let reply = stack.auth_client().login(request).await?.into_inner();
+    });
+    if let Some(from) = from {
+        let forwarded = MetadataValue::try_from(format!("{from}, 10.0.0.1")).unwrap();
+        request.metadata_mut().insert("x-forwarded-for", forwarded);
+    }
+    let reply = client.login(request).await?.into_inner();
     match reply.result.unwrap() {
         login_response::Result::Session(s) => Ok(Login::Session(s)),
         login_response::Result::Challenge(c) => Ok(Login::Challenge(c)),

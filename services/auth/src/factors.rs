@@ -73,6 +73,11 @@ impl MfaClient {
     }
 }
 
+/// The retry delay a status carries in its details, if any.
+pub(crate) fn retry_delay(status: &Status) -> Option<Duration> {
+    status.get_error_details().retry_info()?.retry_delay
+}
+
 fn factor_error(status: Status) -> FactorError {
     if countersign_kit::status::is_unavailable(&status) {
         return FactorError::Unavailable;
@@ -84,13 +89,7 @@ fn factor_error(status: Status) -> FactorError {
                 field_violation(&status).map_or_else(|| status.message().to_string(), |v| v.1);
             FactorError::Malformed(why)
         }
-        Code::ResourceExhausted => {
-            let retry = status
-                .get_error_details()
-                .retry_info()
-                .and_then(|r| r.retry_delay);
-            FactorError::Throttled(retry)
-        }
+        Code::ResourceExhausted => FactorError::Throttled(retry_delay(&status)),
         _ => FactorError::Other(status),
     }
 }
@@ -158,10 +157,6 @@ mod tests {
 
     use super::*;
     use crate::domain::{AnswerError, SendCodeError};
-
-    fn retry_delay(status: &Status) -> Option<Duration> {
-        status.get_error_details().retry_info()?.retry_delay
-    }
 
     #[test]
     fn factor_error_reads_retry_delay_of_lockout() {

@@ -32,23 +32,8 @@ impl Code {
     /// Normalizes typed text: trims it, drops spaces and dashes, then wants
     /// exactly six ASCII digits.
     pub fn parse(text: &str) -> Result<Self, MalformedCode> {
-        if text.len() > MAX_INPUT_LEN {
-            return Err(MalformedCode);
-        }
-        let mut digits = [0u8; CODE_DIGITS];
-        let mut count = 0;
-        for c in text.trim().chars().filter(|c| *c != ' ' && *c != '-') {
-            if !c.is_ascii_digit() || count == CODE_DIGITS {
-                return Err(MalformedCode);
-            }
-            digits[count] = c as u8;
-            count += 1;
-        }
-        if count == CODE_DIGITS {
-            Ok(Self(digits))
-        } else {
-            Err(MalformedCode)
-        }
+        let digit = |c: char| u8::try_from(c).ok().filter(u8::is_ascii_digit);
+        normalized(text, digit).map(Self).ok_or(MalformedCode)
     }
 
     /// A fresh random code for email.
@@ -69,6 +54,25 @@ impl Code {
     pub fn reveal(&self) -> SecretString {
         SecretString::from(self.0.iter().map(|b| char::from(*b)).collect::<String>())
     }
+}
+
+/// Typed text trimmed, without spaces and dashes, each character mapped
+/// by `accept`: `None` unless that leaves exactly `N` accepted characters.
+/// Text longer than `MAX_INPUT_LEN` bytes is refused unread.
+pub(crate) fn normalized<const N: usize>(
+    text: &str,
+    accept: impl Fn(char) -> Option<u8>,
+) -> Option<[u8; N]> {
+    if text.len() > MAX_INPUT_LEN {
+        return None;
+    }
+    let mut chars = [0u8; N];
+    let mut count = 0;
+    for c in text.trim().chars().filter(|c| *c != ' ' && *c != '-') {
+        *chars.get_mut(count)? = accept(c)?;
+        count += 1;
+    }
+    (count == N).then_some(chars)
 }
 
 impl std::fmt::Debug for Code {

@@ -11,7 +11,7 @@
 use rand::{Rng, rngs::OsRng};
 use secrecy::SecretString;
 
-use crate::code::{CodeDigest, CodeKey};
+use crate::code::{CodeDigest, CodeKey, normalized};
 
 /// Codes in a set.
 pub const RECOVERY_CODES: usize = 10;
@@ -19,8 +19,6 @@ pub const RECOVERY_CODES: usize = 10;
 pub const RECOVERY_CODE_CHARS: usize = 10;
 /// The characters a code is made of.
 pub const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-/// The longest input looked at; anything longer is refused unread.
-const MAX_INPUT_LEN: usize = 64;
 /// Label of recovery-code digests under the code key.
 const DIGEST_LABEL: &str = "recovery";
 
@@ -37,25 +35,13 @@ impl RecoveryCode {
     /// Normalizes typed text: trims it, drops spaces and dashes, folds case,
     /// then wants exactly ten characters of the alphabet.
     pub fn parse(text: &str) -> Result<Self, MalformedRecoveryCode> {
-        if text.len() > MAX_INPUT_LEN {
-            return Err(MalformedRecoveryCode);
-        }
-        let mut chars = [0u8; RECOVERY_CODE_CHARS];
-        let mut count = 0;
-        for c in text.trim().chars().filter(|c| *c != ' ' && *c != '-') {
-            let c = c.to_ascii_lowercase();
-            let known = c.is_ascii() && ALPHABET.contains(&(c as u8));
-            if !known || count == RECOVERY_CODE_CHARS {
-                return Err(MalformedRecoveryCode);
-            }
-            chars[count] = c as u8;
-            count += 1;
-        }
-        if count == RECOVERY_CODE_CHARS {
-            Ok(Self(chars))
-        } else {
-            Err(MalformedRecoveryCode)
-        }
+        let known = |c: char| {
+            let c = u8::try_from(c.to_ascii_lowercase()).ok()?;
+            ALPHABET.contains(&c).then_some(c)
+        };
+        normalized(text, known)
+            .map(Self)
+            .ok_or(MalformedRecoveryCode)
     }
 
     /// A fresh random code.

@@ -108,13 +108,9 @@ pub fn operator_error(error: AdminError) -> Status {
 #[cfg(test)]
 mod tests {
     use tonic::Code;
-    use tonic_types::StatusExt;
 
     use super::*;
-
-    fn retry_delay(status: &Status) -> Option<Duration> {
-        status.get_error_details().retry_info()?.retry_delay
-    }
+    use crate::factors::retry_delay;
 
     #[test]
     fn answer_throttled_keeps_retry_delay_from_mfa() {

@@ -194,6 +194,10 @@ const RULE: FailureRule = FailureRule {
     lockout: Duration::from_secs(120),
 };
 
+fn key(scope: FailureScope, subject: &str) -> FailureKey<'_> {
+    FailureKey { scope, subject }
+}
+
 fn count(failures: u32, blocked_until: Option<i64>) -> FailureCount {
     FailureCount {
         failures,
@@ -206,14 +210,8 @@ fn count(failures: u32, blocked_until: Option<i64>) -> FailureCount {
 /// them. Expects a store with no failure counted yet.
 pub async fn login_failures_lock_and_clear(store: &dyn AuthStore, tag: &str) {
     let email = format!("m1.{tag}@example.com");
-    let account = FailureKey {
-        scope: FailureScope::Account,
-        subject: &email,
-    };
-    let address = FailureKey {
-        scope: FailureScope::Address,
-        subject: &email,
-    };
+    let account = key(FailureScope::Account, &email);
+    let address = key(FailureScope::Address, &email);
     let lock_end = NOW + 1_000 + 120_000;
 
     let first = store
@@ -276,16 +274,9 @@ pub async fn login_failures_lock_and_clear(store: &dyn AuthStore, tag: &str) {
 pub async fn login_failures_count_atomically(store: &dyn AuthStore, tag: &str) {
     let strict = FailureRule { limit: 1, ..RULE };
     let roomy = FailureRule { limit: 100, ..RULE };
-    let once = format!("{tag}-once");
-    let many = format!("{tag}-many");
-    let once = FailureKey {
-        scope: FailureScope::Address,
-        subject: &once,
-    };
-    let many = FailureKey {
-        scope: FailureScope::Address,
-        subject: &many,
-    };
+    let (once, many) = (format!("{tag}-once"), format!("{tag}-many"));
+    let once = key(FailureScope::Address, &once);
+    let many = key(FailureScope::Address, &many);
 
     let locked = store
         .record_login_failure(&once, &strict, NOW)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use countersign_kit::seal::CryptoError;
 use countersign_plans::Denied;
 
+use super::lockout::Attempted;
 use crate::{ports::RemoteError, store::StoreError, totp::TotpError};
 
 /// A session that could not be validated.
@@ -78,42 +79,47 @@ pub struct Locked {
     pub retry_after: Duration,
 }
 
-/// Why MFA could not be turned off.
-#[derive(Debug, thiserror::Error)]
-pub enum DisableError {
-    #[error("session not validated")]
-    Session(#[from] SessionError),
-    #[error("mfa is not on")]
-    NotOn,
-    #[error("code does not match the factor")]
-    WrongCode,
-    #[error("code already used")]
-    CodeReused,
-    #[error("second factor locked")]
-    Locked(#[from] Locked),
-    #[error("cannot remove factor")]
-    Store(#[from] StoreError),
-    #[error("cannot open factor secret")]
-    Internal(#[from] Fault),
+/// Declares the error enum of an operation that needs a fresh code from
+/// the member's active factor and checks it under the lockout, where a
+/// wrong or reused code is a failed attempt. Only the message of a failed
+/// write differs, `store` naming what could not be written.
+macro_rules! fresh_code_error {
+    ($(#[$doc:meta])* $name:ident, store: $store:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, thiserror::Error)]
+        pub enum $name {
+            #[error("session not validated")]
+            Session(#[from] SessionError),
+            #[error("mfa is not on")]
+            NotOn,
+            #[error("code does not match the factor")]
+            WrongCode,
+            #[error("code already used")]
+            CodeReused,
+            #[error("second factor locked")]
+            Locked(#[from] Locked),
+            #[error($store)]
+            Store(#[from] StoreError),
+            #[error("cannot open factor secret")]
+            Internal(#[from] Fault),
+        }
+
+        impl Attempted for $name {
+            fn is_failed_attempt(&self) -> bool {
+                matches!(self, $name::WrongCode | $name::CodeReused)
+            }
+        }
+    };
 }
 
-/// Why recovery codes could not be regenerated.
-#[derive(Debug, thiserror::Error)]
-pub enum RegenerateError {
-    #[error("session not validated")]
-    Session(#[from] SessionError),
-    #[error("mfa is not on")]
-    NotOn,
-    #[error("code does not match the factor")]
-    WrongCode,
-    #[error("code already used")]
-    CodeReused,
-    #[error("second factor locked")]
-    Locked(#[from] Locked),
-    #[error("cannot replace recovery codes")]
-    Store(#[from] StoreError),
-    #[error("cannot open factor secret")]
-    Internal(#[from] Fault),
+fresh_code_error! {
+    /// Why MFA could not be turned off.
+    DisableError, store: "cannot remove factor"
+}
+
+fresh_code_error! {
+    /// Why recovery codes could not be regenerated.
+    RegenerateError, store: "cannot replace recovery codes"
 }
 
 /// Why a pass re-sealing secrets under the newest key stopped.

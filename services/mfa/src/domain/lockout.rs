@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{DisableError, Locked, Mfa, SECURITY_TARGET, VerifyError};
+use super::{Locked, Mfa, SECURITY_TARGET, VerifyError};
 use crate::{
     model::{EmailAddress, MemberId},
     ports::{OutgoingEmail, Template},
@@ -34,12 +34,6 @@ impl Attempted for VerifyError {
                 | VerifyError::CodeMissing
                 | VerifyError::TooManyGuesses
         )
-    }
-}
-
-impl Attempted for DisableError {
-    fn is_failed_attempt(&self) -> bool {
-        matches!(self, DisableError::WrongCode | DisableError::CodeReused)
     }
 }
 
@@ -124,7 +118,7 @@ impl Mfa {
 #[cfg(test)]
 mod tests {
     use super::super::{
-        Enrollment, Settings,
+        DisableError, Enrollment, Settings,
         fakes::{Harness, TOKEN, email, harness, harness_with, member, token},
     };
     use super::*;

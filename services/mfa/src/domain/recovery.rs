@@ -9,7 +9,7 @@
 
 use secrecy::SecretString;
 
-use super::{Mfa, RegenerateError, SECURITY_TARGET, VerifyError, lockout::Attempted};
+use super::{Mfa, RegenerateError, SECURITY_TARGET, VerifyError, verify::logged};
 use crate::{
     code::Code,
     model::{Caller, EmailAddress, MemberId, Method, SessionToken},
@@ -30,15 +30,8 @@ impl Mfa {
         code: &RecoveryCode,
         email: &EmailAddress,
     ) -> Result<(), VerifyError> {
-        let outcome = self.use_recovery_code(member, code, email).await;
-        let method = Method::RecoveryCode.name();
-        match &outcome {
-            Ok(()) => tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
-                method, "second factor accepted"),
-            Err(error) => tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
-                method, %error, "second factor refused"),
-        }
-        outcome
+        let verdict = self.use_recovery_code(member, code, email).await;
+        logged(member, Method::RecoveryCode, verdict)
     }
 
     async fn use_recovery_code(
@@ -114,15 +107,6 @@ impl Mfa {
             return Err(RegenerateError::CodeReused);
         }
         Ok(recovery)
-    }
-}
-
-impl Attempted for RegenerateError {
-    fn is_failed_attempt(&self) -> bool {
-        matches!(
-            self,
-            RegenerateError::WrongCode | RegenerateError::CodeReused
-        )
     }
 }
 

@@ -34,35 +34,30 @@ impl Mfa {
         code: &Code,
         email: &EmailAddress,
     ) -> Result<(), VerifyError> {
-        let outcome = self.verify_guarded(member, method, code, email).await;
-        match &outcome {
-            Ok(()) => tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
-                method = method.name(), "second factor accepted"),
-            Err(error) => tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
-                method = method.name(), %error, "second factor refused"),
-        }
-        outcome
+        let verdict = async {
+            let factor = self.deps.factors.factor(member).await?;
+            let factor = factor.ok_or(VerifyError::NoFactor)?;
+            let check = self.check_code(member, method, &factor, code);
+            self.guarded(member, email, check).await
+        };
+        logged(member, method, verdict.await)
     }
 
-    async fn verify_guarded(
+    /// Checks `code` by `method`, outside the lockout.
+    async fn check_code(
         &self,
         member: &MemberId,
         method: Method,
+        factor: &StoredFactor,
         code: &Code,
-        email: &EmailAddress,
     ) -> Result<(), VerifyError> {
-        let factor = self.deps.factors.factor(member).await?;
-        let factor = factor.ok_or(VerifyError::NoFactor)?;
-        let check = async {
-            match method {
-                Method::Totp => self.verify_totp(member, &factor, code).await,
-                Method::EmailCode => self.verify_email_code(member, code).await,
-                // Six digits are never a recovery code; those go through
-                // `verify_recovery_code`.
-                Method::RecoveryCode => Err(VerifyError::WrongCode),
-            }
-        };
-        self.guarded(member, email, check).await
+        match method {
+            Method::Totp => self.verify_totp(member, factor, code).await,
+            Method::EmailCode => self.verify_email_code(member, code).await,
+            // Six digits are never a recovery code; those go through
+            // `verify_recovery_code`.
+            Method::RecoveryCode => Err(VerifyError::WrongCode),
+        }
     }
 
     async fn verify_totp(
@@ -82,6 +77,23 @@ impl Mfa {
             Err(VerifyError::CodeReused)
         }
     }
+}
+
+/// Logs the verdict on a code the member answered a challenge with, under
+/// the security target, and hands it back.
+pub(super) fn logged(
+    member: &MemberId,
+    method: Method,
+    verdict: Result<(), VerifyError>,
+) -> Result<(), VerifyError> {
+    let method = method.name();
+    match &verdict {
+        Ok(()) => tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
+            method, "second factor accepted"),
+        Err(error) => tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
+            method, %error, "second factor refused"),
+    }
+    verdict
 }
 
 #[cfg(test)]

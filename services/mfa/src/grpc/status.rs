@@ -109,35 +109,27 @@ impl From<ConfirmError> for Status {
     }
 }
 
-impl From<DisableError> for Status {
-    fn from(error: DisableError) -> Self {
-        match error {
-            DisableError::Session(e) => session(e, DISABLE_DENIED),
-            DisableError::NotOn => Status::failed_precondition(NOT_ON),
-            DisableError::WrongCode | DisableError::CodeReused => {
-                Status::unauthenticated(DISABLE_DENIED)
+/// The mapping of an error declared by `fresh_code_error!` in
+/// `domain::errors`; `denied` is the RPC's UNAUTHENTICATED message.
+macro_rules! from_fresh_code_error {
+    ($error:ident, $denied:expr) => {
+        impl From<$error> for Status {
+            fn from(error: $error) -> Self {
+                match error {
+                    $error::Session(e) => session(e, $denied),
+                    $error::NotOn => Status::failed_precondition(NOT_ON),
+                    $error::WrongCode | $error::CodeReused => Status::unauthenticated($denied),
+                    $error::Locked(e) => locked(e),
+                    $error::Store(e) => store(e),
+                    e @ $error::Internal(_) => internal(&e),
+                }
             }
-            DisableError::Locked(e) => locked(e),
-            DisableError::Store(e) => store(e),
-            e @ DisableError::Internal(_) => internal(&e),
         }
-    }
+    };
 }
 
-impl From<RegenerateError> for Status {
-    fn from(error: RegenerateError) -> Self {
-        match error {
-            RegenerateError::Session(e) => session(e, REGENERATE_DENIED),
-            RegenerateError::NotOn => Status::failed_precondition(NOT_ON),
-            RegenerateError::WrongCode | RegenerateError::CodeReused => {
-                Status::unauthenticated(REGENERATE_DENIED)
-            }
-            RegenerateError::Locked(e) => locked(e),
-            RegenerateError::Store(e) => store(e),
-            e @ RegenerateError::Internal(_) => internal(&e),
-        }
-    }
-}
+from_fresh_code_error!(DisableError, DISABLE_DENIED);
+from_fresh_code_error!(RegenerateError, REGENERATE_DENIED);
 
 impl From<FactorsError> for Status {
     fn from(error: FactorsError) -> Self {

@@ -15,7 +15,7 @@ use rand::{Rng, RngCore, rngs::OsRng};
 use countersign_kit::seal::Sealed;
 
 use super::{Activation, FactorStore, StoredEnrollment};
-use crate::model::MemberId;
+use crate::{code::CodeDigest, model::MemberId};
 
 mod codes;
 mod lockout;
@@ -66,15 +66,33 @@ fn enrollment() -> StoredEnrollment {
     }
 }
 
-async fn enabled_member(store: &dyn FactorStore, step: i64) -> (MemberId, StoredEnrollment) {
+fn digest() -> CodeDigest {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    CodeDigest(bytes)
+}
+
+/// A fresh member with a pending enrollment.
+async fn pending_member(store: &dyn FactorStore) -> (MemberId, StoredEnrollment) {
     let (member, pending) = (fresh_member(), enrollment());
     store
         .put_enrollment(&member, &pending, NOW_MS)
         .await
         .unwrap();
+    (member, pending)
+}
+
+/// A fresh member whose enrollment was activated with last step `step`
+/// and recovery codes `recovery`.
+async fn enabled_member(
+    store: &dyn FactorStore,
+    step: i64,
+    recovery: &[CodeDigest],
+) -> (MemberId, StoredEnrollment) {
+    let (member, pending) = pending_member(store).await;
     let nonce = &pending.sealed.nonce;
     let activated = store
-        .activate(&member, nonce, step, NOW_MS, &[])
+        .activate(&member, nonce, step, NOW_MS, recovery)
         .await
         .unwrap();
     assert_eq!(activated, Activation::Activated);
@@ -83,11 +101,7 @@ async fn enabled_member(store: &dyn FactorStore, step: i64) -> (MemberId, Stored
 
 /// A confirmed enrollment becomes the factor, exactly once.
 pub async fn factor_store_activates_enrollment_once(store: &dyn FactorStore) {
-    let (member, pending) = (fresh_member(), enrollment());
-    store
-        .put_enrollment(&member, &pending, NOW_MS)
-        .await
-        .unwrap();
+    let (member, pending) = pending_member(store).await;
     assert_eq!(
         store.enrollment(&member, NOW_MS).await.unwrap(),
         Some(pending.clone())
@@ -109,8 +123,7 @@ pub async fn factor_store_activates_enrollment_once(store: &dyn FactorStore) {
 /// A new enrollment replaces only the pending one: activating the old
 /// one then fails, and an active factor is never touched.
 pub async fn factor_store_keeps_factor_when_enrollment_replaced(store: &dyn FactorStore) {
-    let (member, first) = (fresh_member(), enrollment());
-    store.put_enrollment(&member, &first, NOW_MS).await.unwrap();
+    let (member, first) = pending_member(store).await;
 
     let second = enrollment();
     store
@@ -128,7 +141,7 @@ pub async fn factor_store_keeps_factor_when_enrollment_replaced(store: &dyn Fact
         Some(second)
     );
 
-    let (enabled, active) = enabled_member(store, 5).await;
+    let (enabled, active) = enabled_member(store, 5, &[]).await;
     store
         .put_enrollment(&enabled, &enrollment(), NOW_MS)
         .await
@@ -139,11 +152,7 @@ pub async fn factor_store_keeps_factor_when_enrollment_replaced(store: &dyn Fact
 
 /// An enrollment past its expiry is neither shown nor activated.
 pub async fn factor_store_hides_lapsed_enrollment(store: &dyn FactorStore) {
-    let (member, pending) = (fresh_member(), enrollment());
-    store
-        .put_enrollment(&member, &pending, NOW_MS)
-        .await
-        .unwrap();
+    let (member, pending) = pending_member(store).await;
     let later = pending.expires_at_ms;
 
     let shown = store.enrollment(&member, later).await.unwrap();
@@ -159,7 +168,7 @@ pub async fn factor_store_hides_lapsed_enrollment(store: &dyn FactorStore) {
 
 /// A member with a factor cannot activate a second one.
 pub async fn factor_store_refuses_activation_when_already_on(store: &dyn FactorStore) {
-    let (member, active) = enabled_member(store, 5).await;
+    let (member, active) = enabled_member(store, 5, &[]).await;
     let pending = enrollment();
     store
         .put_enrollment(&member, &pending, NOW_MS)
@@ -178,7 +187,7 @@ pub async fn factor_store_refuses_activation_when_already_on(store: &dyn FactorS
 
 /// Each step is accepted once, and never one at or before the last.
 pub async fn factor_store_accepts_each_step_once(store: &dyn FactorStore) {
-    let (member, _) = enabled_member(store, 10).await;
+    let (member, _) = enabled_member(store, 10, &[]).await;
 
     assert!(
         !store.use_step(&member, 10).await.unwrap(),
@@ -199,7 +208,7 @@ pub async fn factor_store_accepts_each_step_once(store: &dyn FactorStore) {
 
 /// Of several simultaneous uses of one step, exactly one succeeds.
 pub async fn factor_store_accepts_one_of_concurrent_steps(store: &dyn FactorStore) {
-    let (member, _) = enabled_member(store, 10).await;
+    let (member, _) = enabled_member(store, 10, &[]).await;
 
     let used = tokio::join!(
         store.use_step(&member, 11),
@@ -214,7 +223,7 @@ pub async fn factor_store_accepts_one_of_concurrent_steps(store: &dyn FactorStor
 
 /// Removing a factor needs a step later than the last used.
 pub async fn factor_store_removes_factor_only_with_fresh_step(store: &dyn FactorStore) {
-    let (member, _) = enabled_member(store, 10).await;
+    let (member, _) = enabled_member(store, 10, &[]).await;
 
     let replayed = store.remove_factor(&member, 10).await.unwrap();
     let fresh = store.remove_factor(&member, 11).await.unwrap();

@@ -272,10 +272,15 @@ mod tests {
         );
     }
 
+    /// A store under the prefix `countersign:mfa:t1`; it connects lazily.
+    fn prefixed_store() -> RedisCodeStore {
+        let url = SecretString::from("redis://127.0.0.1:6379");
+        RedisCodeStore::new(&url, "countersign:mfa:t1").unwrap()
+    }
+
     #[test]
     fn key_starts_with_prefix() {
-        let url = SecretString::from("redis://127.0.0.1:6379");
-        let store = RedisCodeStore::new(&url, "countersign:mfa:t1").unwrap();
+        let store = prefixed_store();
 
         let key = store.key(&MemberId::parse("m1").unwrap());
 
@@ -284,8 +289,7 @@ mod tests {
 
     #[test]
     fn lockout_key_starts_with_prefix() {
-        let url = SecretString::from("redis://127.0.0.1:6379");
-        let store = RedisCodeStore::new(&url, "countersign:mfa:t1").unwrap();
+        let store = prefixed_store();
 
         let key = store.lockout_key(&MemberId::parse("m1").unwrap());
 

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use rand::{RngCore, rngs::OsRng};
-
 use countersign_kit::clock::millis;
 
-use super::fresh_member;
+use super::{digest, fresh_member};
 use crate::{
     code::CodeDigest,
     model::MemberId,
@@ -25,12 +23,6 @@ pub const LIMITS: SendLimits = SendLimits {
 pub const MAX_GUESSES: u32 = 5;
 /// The clock reading at which the checks start, in ms.
 const T0: i64 = 1_700_000_000_000;
-
-fn digest() -> CodeDigest {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    CodeDigest(bytes)
-}
 
 fn ms(duration: Duration) -> i64 {
     millis(duration)

@@ -1,13 +1,7 @@
 //! Recovery-code checks of the factor store.
 
-use rand::{RngCore, rngs::OsRng};
-
-use super::{NOW_MS, enrollment, fresh_member};
-use crate::{
-    code::CodeDigest,
-    model::MemberId,
-    store::{Activation, FactorStore},
-};
+use super::{NOW_MS, digest, enabled_member, fresh_member};
+use crate::{code::CodeDigest, store::FactorStore};
 
 /// Runs every recovery-code check.
 pub async fn run(store: &dyn FactorStore) {
@@ -19,33 +13,14 @@ pub async fn run(store: &dyn FactorStore) {
 }
 
 fn digests(count: usize) -> Vec<CodeDigest> {
-    (0..count)
-        .map(|_| {
-            let mut bytes = [0u8; 32];
-            OsRng.fill_bytes(&mut bytes);
-            CodeDigest(bytes)
-        })
-        .collect()
-}
-
-/// A member with a factor, last step `step`, and recovery codes `codes`.
-async fn member_with_codes(store: &dyn FactorStore, step: i64, codes: &[CodeDigest]) -> MemberId {
-    let (member, pending) = (fresh_member(), enrollment());
-    store
-        .put_enrollment(&member, &pending, NOW_MS)
-        .await
-        .unwrap();
-    let nonce = &pending.sealed.nonce;
-    let activated = store.activate(&member, nonce, step, NOW_MS, codes).await;
-    assert_eq!(activated.unwrap(), Activation::Activated);
-    member
+    (0..count).map(|_| digest()).collect()
 }
 
 /// Activation stores the codes it is given, and only for its member.
 pub async fn factor_store_keeps_recovery_codes_of_activation(store: &dyn FactorStore) {
     let codes = digests(10);
 
-    let member = member_with_codes(store, 10, &codes).await;
+    let (member, _) = enabled_member(store, 10, &codes).await;
 
     assert_eq!(store.recovery_codes_left(&member).await.unwrap(), 10);
     assert_eq!(store.recovery_codes_left(&fresh_member()).await.unwrap(), 0);
@@ -54,8 +29,8 @@ pub async fn factor_store_keeps_recovery_codes_of_activation(store: &dyn FactorS
 /// A code is used once, by its own member only, and the count goes down.
 pub async fn factor_store_accepts_recovery_code_once(store: &dyn FactorStore) {
     let codes = digests(3);
-    let member = member_with_codes(store, 10, &codes).await;
-    let other = member_with_codes(store, 10, &digests(3)).await;
+    let (member, _) = enabled_member(store, 10, &codes).await;
+    let (other, _) = enabled_member(store, 10, &digests(3)).await;
 
     let foreign = store.use_recovery_code(&other, &codes[0]).await.unwrap();
     let first = store.use_recovery_code(&member, &codes[0]).await.unwrap();
@@ -71,7 +46,7 @@ pub async fn factor_store_accepts_recovery_code_once(store: &dyn FactorStore) {
 /// Of several simultaneous uses of one code, exactly one succeeds.
 pub async fn factor_store_accepts_one_of_concurrent_recovery_code_uses(store: &dyn FactorStore) {
     let codes = digests(2);
-    let member = member_with_codes(store, 10, &codes).await;
+    let (member, _) = enabled_member(store, 10, &codes).await;
 
     let used = tokio::join!(
         store.use_recovery_code(&member, &codes[1]),
@@ -89,7 +64,7 @@ pub async fn factor_store_accepts_one_of_concurrent_recovery_code_uses(store: &d
 /// recorded as used.
 pub async fn factor_store_replaces_recovery_codes_only_with_fresh_step(store: &dyn FactorStore) {
     let (old, new) = (digests(2), digests(3));
-    let member = member_with_codes(store, 10, &old).await;
+    let (member, _) = enabled_member(store, 10, &old).await;
 
     let stale = store
         .replace_recovery_codes(&member, 10, &new, NOW_MS)
@@ -123,7 +98,7 @@ pub async fn factor_store_replaces_recovery_codes_only_with_fresh_step(store: &d
 /// refused removal keeps them.
 pub async fn factor_store_voids_recovery_codes_with_factor(store: &dyn FactorStore) {
     let codes = digests(2);
-    let member = member_with_codes(store, 10, &codes).await;
+    let (member, _) = enabled_member(store, 10, &codes).await;
 
     assert!(!store.remove_factor(&member, 10).await.unwrap());
     assert_eq!(store.recovery_codes_left(&member).await.unwrap(), 2);

@@ -5,7 +5,7 @@ use rand::{Rng, rngs::OsRng};
 
 use countersign_kit::seal::Sealed;
 
-use super::{NOW_MS, enabled_member, enrollment, fresh_member, sealed};
+use super::{NOW_MS, enabled_member, enrollment, fresh_member, pending_member, sealed};
 use crate::{
     model::MemberId,
     store::{FactorStore, SealedRow, SecretTable},
@@ -89,7 +89,7 @@ pub async fn factor_store_lists_rows_under_other_keys_page_by_page(store: &dyn F
 /// A factor is re-sealed over the ciphertext read, keeping its replay
 /// guard, and never over a ciphertext that has changed.
 pub async fn factor_store_reseals_factor_only_over_old_ciphertext(store: &dyn FactorStore) {
-    let (member, pending) = enabled_member(store, 10).await;
+    let (member, pending) = enabled_member(store, 10, &[]).await;
     let (old, new) = (pending.sealed, sealed_under(&fresh_key_id()));
     let other = Sealed {
         ciphertext: sealed().ciphertext,
@@ -119,11 +119,7 @@ pub async fn factor_store_reseals_factor_only_over_old_ciphertext(store: &dyn Fa
 /// A pending enrollment is re-sealed in place, expiry kept, and then
 /// activates under its new nonce only.
 pub async fn factor_store_reseals_enrollment_only_over_old_ciphertext(store: &dyn FactorStore) {
-    let (member, pending) = (fresh_member(), enrollment());
-    store
-        .put_enrollment(&member, &pending, NOW_MS)
-        .await
-        .unwrap();
+    let (member, pending) = pending_member(store).await;
     let new = sealed_under(&fresh_key_id());
 
     let resealed = store.reseal(SecretTable::Enrollments, &member, &pending.sealed, &new);
