@@ -30,6 +30,23 @@ impl Mail {
             .map(str::to_string)
     }
 
+    /// The token of the first link in the message, as in
+    /// `https://app.example/join?token=<token>`, if any. Undoes the
+    /// quoted-printable soft line breaks and escapes a body may have.
+    pub fn link_token(&self) -> Option<String> {
+        let text = self
+            .data
+            .replace("=\r\n", "")
+            .replace("=\n", "")
+            .replace("=3D", "=");
+        let start = text.find("token=")? + "token=".len();
+        let token: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        (!token.is_empty()).then_some(token)
+    }
+
     /// The `Subject` header.
     pub fn subject(&self) -> &str {
         self.data

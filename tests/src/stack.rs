@@ -157,6 +157,7 @@ impl Stack {
             listen: auth.to_string(),
             db: storage.db("auth"),
             mfa_url: format!("http://{mfa}"),
+            notification_url: format!("http://{notification}"),
             operator_token: Some(SecretString::from(OPERATOR_TOKEN)),
             ..Default::default()
         };

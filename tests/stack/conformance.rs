@@ -27,6 +27,18 @@ async fn auth_store(backend: Backend) {
     auth::challenges_count_attempts_and_consume_once(&store, &format!("{tag}c")).await;
     auth::login_failures_lock_and_clear(&store, &format!("{tag}d")).await;
     auth::login_failures_count_atomically(&store, &format!("{tag}e")).await;
+    auth::enrollment_session_ends_even_when_kept(&store, &format!("{tag}f")).await;
+    auth::organization_plan_and_policy_change(&store, &format!("{tag}g")).await;
+    auth::members_list_in_pages_within_organization(&store, &format!("{tag}h")).await;
+    auth::member_lock_ends_sessions_and_challenges(&store, &format!("{tag}i")).await;
+    auth::invitation_replaced_voids_old_token(&store, &format!("{tag}j")).await;
+    auth::invitation_accepted_once(&store, &format!("{tag}k")).await;
+    auth::invitation_accept_conflicts_when_email_taken(&store, &format!("{tag}l")).await;
+    auth::invitation_accepted_once_under_concurrency(&store, &format!("{tag}m")).await;
+    auth::report_token_taken_once_while_live(&store, &format!("{tag}n")).await;
+    auth::audit_events_listed_newest_first_and_filtered(&store, &format!("{tag}o")).await;
+    auth::audit_events_listed_in_append_order(&store, &format!("{tag}p")).await;
+    auth::audit_events_are_append_only(&store, &format!("{tag}q")).await;
 }
 
 #[tokio::test]

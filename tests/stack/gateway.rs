@@ -24,6 +24,8 @@ pub const STEP: Duration = Duration::from_secs(30);
 pub enum Login {
     Session(Session),
     Challenge(Challenge),
+    /// A session that may only enroll a second factor.
+    EnrollmentRequired(Session),
 }
 
 pub async fn login(stack: &Stack, email: &str, password: &str) -> Result<Login, Status> {
@@ -60,6 +62,7 @@ pub async fn login_through(
     match reply.result.unwrap() {
         login_response::Result::Session(s) => Ok(Login::Session(s)),
         login_response::Result::Challenge(c) => Ok(Login::Challenge(c)),
+        login_response::Result::EnrollmentRequired(s) => Ok(Login::EnrollmentRequired(s)),
     }
 }
 
@@ -67,7 +70,7 @@ pub async fn login_through(
 pub async fn session(stack: &Stack, email: &str) -> String {
     match login(stack, email, PASSWORD).await.unwrap() {
         Login::Session(s) => s.token,
-        Login::Challenge(_) => panic!("expected a session, got a challenge"),
+        other => panic!("expected a session, got {other:?}"),
     }
 }
 
@@ -75,7 +78,7 @@ pub async fn session(stack: &Stack, email: &str) -> String {
 pub async fn challenge(stack: &Stack, email: &str) -> Challenge {
     match login(stack, email, PASSWORD).await.unwrap() {
         Login::Challenge(c) => c,
-        Login::Session(_) => panic!("expected a challenge, got a session"),
+        other => panic!("expected a challenge, got {other:?}"),
     }
 }
 
@@ -108,6 +111,7 @@ pub async fn send_email_code(stack: &Stack, challenge: &Challenge) -> Result<(),
 pub async fn validate(stack: &Stack, token: &str) -> Result<(), Status> {
     let request = ValidateSessionRequest {
         token: token.to_string(),
+        accept_enrollment_scope: false,
     };
     stack.auth_client().validate_session(request).await?;
     Ok(())

@@ -4,12 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
 mod conformance;
 mod discovery;
+mod enforcement;
 mod gateway;
 mod input;
+mod isolation;
 mod journey;
+mod onboarding;
+mod org;
 mod outage;
 mod race;
+mod reset;
 mod secrets;
 mod throttle;

@@ -32,6 +32,7 @@ struct Member {
 async fn member(stack: &Stack, token: &str) -> Member {
     let request = ValidateSessionRequest {
         token: token.to_string(),
+        accept_enrollment_scope: false,
     };
     let reply = stack.auth_client().validate_session(request).await.unwrap();
     let member = reply.into_inner().member.unwrap();

@@ -16,10 +16,11 @@ use secrecy::SecretString;
 
 use countersign_auth::{
     domain::{
-        Auth, Email, FailureRule, HashPoolSize, Limits, Method, NewOrganizationRequest, Password,
-        PasswordHasher,
+        Auth, Email, FailureRule, HashPoolSize, Limits, Links, Method, NewOrganizationRequest,
+        Parts, Password, PasswordHasher,
     },
     factors::{FactorError, SecondFactors},
+    notices::{Notice, NoticeError, Notices},
     store::{SqlStore, sql::MIGRATIONS},
 };
 use countersign_kit::{
@@ -56,6 +57,24 @@ impl SecondFactors for NoFactors {
     async fn send_email_code(&self, _: &str, _: &str) -> Result<i64, FactorError> {
         Err(FactorError::Rejected)
     }
+
+    async fn reset(&self, _: &str) -> Result<bool, FactorError> {
+        Ok(false)
+    }
+
+    async fn list(&self, member_ids: &[String]) -> Result<Vec<Vec<Method>>, FactorError> {
+        Ok(vec![Vec::new(); member_ids.len()])
+    }
+}
+
+/// Logins send no email.
+struct NoNotices;
+
+#[async_trait]
+impl Notices for NoNotices {
+    async fn send(&self, _: &str, _: Notice, _: &str) -> Result<(), NoticeError> {
+        Err(NoticeError::Unavailable)
+    }
 }
 
 /// Failure limits far above the rounds, so every login reaches the hash.
@@ -80,15 +99,17 @@ async fn domain() -> anyhow::Result<Auth> {
         workers: 1,
         queue: 4,
     };
-    let auth = Auth::new(
-        Arc::new(SqlStore::new(pool)),
-        Arc::new(NoFactors),
-        PasswordHasher::start(size).await?,
-        Arc::new(ManualClock::new(1_800_000_000_000)),
-        Plans::new(&PlansConfig::default())?,
-        limits(),
-        None,
-    );
+    let auth = Auth::new(Parts {
+        store: Arc::new(SqlStore::new(pool)),
+        factors: Arc::new(NoFactors),
+        notices: Arc::new(NoNotices),
+        hasher: PasswordHasher::start(size).await?,
+        clock: Arc::new(ManualClock::new(1_800_000_000_000)),
+        plans: Plans::new(&PlansConfig::default())?,
+        limits: limits(),
+        links: Links::default(),
+        operator_token: None,
+    });
     let owner = NewOrganizationRequest {
         name: "Ledger & Co".to_string(),
         plan: "essential".to_string(),

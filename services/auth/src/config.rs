@@ -4,6 +4,8 @@ use std::{num::NonZeroUsize, time::Duration};
 
 use countersign_kit::db::DbConfig;
 use countersign_plans::PlansConfig;
+
+use crate::domain::Links;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -11,6 +13,16 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 /// Default address of the mfa service.
 pub const DEFAULT_MFA_URL: &str = "http://127.0.0.1:50052";
+/// Default address of the notification service.
+pub const DEFAULT_NOTIFICATION_URL: &str = "http://127.0.0.1:50053";
+/// Default page where invitees set their password; the token is appended.
+pub const DEFAULT_INVITATION_URL: &str = "http://localhost:8080/accept-invitation";
+/// Default page of the "this wasn't me" link; the token is appended.
+pub const DEFAULT_REPORT_URL: &str = "http://localhost:8080/report-activity";
+/// Default lifetime of an invitation.
+pub const DEFAULT_INVITATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Default lifetime of a "this wasn't me" link.
+pub const DEFAULT_REPORT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Default lifetime of a session.
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Default lifetime of a login challenge.
@@ -47,6 +59,22 @@ pub struct Config {
     pub db: DbConfig,
     /// URL of the mfa service. Default: `http://127.0.0.1:50052`.
     pub mfa_url: String,
+    /// URL of the notification service. Default: `http://127.0.0.1:50053`.
+    pub notification_url: String,
+    /// Page of the product where an invitee sets a password; emails link
+    /// to it with `token=<invitation token>` added to its query. Default:
+    /// `http://localhost:8080/accept-invitation`.
+    pub invitation_url: String,
+    /// Lifetime of an invitation. Default: 7 days.
+    #[serde(with = "humantime_serde")]
+    pub invitation_ttl: Duration,
+    /// Page of the product that reports activity a member does not
+    /// recognize; security emails link to it with `token=<report token>`.
+    /// Default: `http://localhost:8080/report-activity`.
+    pub report_url: String,
+    /// Lifetime of a "this wasn't me" link. Default: 7 days.
+    #[serde(with = "humantime_serde")]
+    pub report_ttl: Duration,
     /// Lifetime of a session. Default: 12 h.
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
@@ -98,6 +126,11 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.to_string(),
             db: DbConfig::with_schema("auth"),
             mfa_url: DEFAULT_MFA_URL.to_string(),
+            notification_url: DEFAULT_NOTIFICATION_URL.to_string(),
+            invitation_url: DEFAULT_INVITATION_URL.to_string(),
+            invitation_ttl: DEFAULT_INVITATION_TTL,
+            report_url: DEFAULT_REPORT_URL.to_string(),
+            report_ttl: DEFAULT_REPORT_TTL,
             session_ttl: DEFAULT_SESSION_TTL,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
             challenge_max_attempts: DEFAULT_CHALLENGE_MAX_ATTEMPTS,
@@ -115,12 +148,29 @@ impl Default for Config {
     }
 }
 
+/// The links of the default configuration.
+impl Default for Links {
+    fn default() -> Self {
+        Self {
+            invitation_url: DEFAULT_INVITATION_URL.to_string(),
+            invitation_ttl: DEFAULT_INVITATION_TTL,
+            report_url: DEFAULT_REPORT_URL.to_string(),
+            report_ttl: DEFAULT_REPORT_TTL,
+        }
+    }
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("db", &self.db)
             .field("mfa_url", &self.mfa_url)
+            .field("notification_url", &self.notification_url)
+            .field("invitation_url", &self.invitation_url)
+            .field("invitation_ttl", &self.invitation_ttl)
+            .field("report_url", &self.report_url)
+            .field("report_ttl", &self.report_ttl)
             .field("session_ttl", &self.session_ttl)
             .field("challenge_ttl", &self.challenge_ttl)
             .field("challenge_max_attempts", &self.challenge_max_attempts)

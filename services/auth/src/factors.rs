@@ -11,8 +11,8 @@ use tonic_types::StatusExt;
 
 use countersign_kit::status::field_violation;
 use countersign_proto::mfa::v1::{
-    GetFactorsRequest, SendEmailCodeRequest, VerifyFactorRequest,
-    mfa_internal_service_client::MfaInternalServiceClient,
+    GetFactorsRequest, ListFactorsRequest, ResetFactorsRequest, SendEmailCodeRequest,
+    VerifyFactorRequest, mfa_internal_service_client::MfaInternalServiceClient,
 };
 
 use crate::domain::Method;
@@ -56,6 +56,21 @@ pub trait SecondFactors: Send + Sync {
     /// Mails the member a one-time code; when it expires, in milliseconds
     /// since the epoch.
     async fn send_email_code(&self, member_id: &str, email: &str) -> Result<i64, FactorError>;
+
+    /// Voids the member's second factors and recovery codes; whether they
+    /// had MFA.
+    async fn reset(&self, member_id: &str) -> Result<bool, FactorError>;
+
+    /// The methods of each member, in the order given; at most
+    /// [`MAX_LISTED_MEMBERS`] members per call.
+    async fn list(&self, member_ids: &[String]) -> Result<Vec<Vec<Method>>, FactorError>;
+}
+
+/// Most members whose factors one [`SecondFactors::list`] call asks for.
+pub const MAX_LISTED_MEMBERS: usize = 500;
+
+fn methods_of(names: &[String]) -> Vec<Method> {
+    names.iter().filter_map(|f| Method::parse(f)).collect()
 }
 
 /// [`SecondFactors`] over the mfa service's internal gRPC API.
@@ -106,12 +121,7 @@ impl SecondFactors for MfaClient {
             .get_factors(request)
             .await
             .map_err(factor_error)?;
-        Ok(reply
-            .into_inner()
-            .factors
-            .iter()
-            .filter_map(|f| Method::parse(f))
-            .collect())
+        Ok(methods_of(&reply.into_inner().factors))
     }
 
     async fn verify(
@@ -148,6 +158,41 @@ impl SecondFactors for MfaClient {
             .map_err(factor_error)?;
         let expire = reply.into_inner().expire_time.unwrap_or_default();
         Ok(expire.seconds * 1000 + i64::from(expire.nanos / 1_000_000))
+    }
+
+    async fn reset(&self, member_id: &str) -> Result<bool, FactorError> {
+        let request = ResetFactorsRequest {
+            member_id: member_id.to_string(),
+        };
+        let reply = self
+            .client
+            .clone()
+            .reset_factors(request)
+            .await
+            .map_err(factor_error)?;
+        Ok(reply.into_inner().had_factor)
+    }
+
+    async fn list(&self, member_ids: &[String]) -> Result<Vec<Vec<Method>>, FactorError> {
+        let request = ListFactorsRequest {
+            member_ids: member_ids.to_vec(),
+        };
+        let reply = self
+            .client
+            .clone()
+            .list_factors(request)
+            .await
+            .map_err(factor_error)?
+            .into_inner();
+        if reply.members.len() != member_ids.len() {
+            let status = Status::internal("mfa listed other members than asked");
+            return Err(FactorError::Other(status));
+        }
+        Ok(reply
+            .members
+            .iter()
+            .map(|m| methods_of(&m.factors))
+            .collect())
     }
 }
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod factors;
 pub mod grpc;
+pub mod notices;
 pub mod service;
 pub mod store;
 

@@ -19,9 +19,10 @@ use countersign_proto::auth::v1::{
 
 use crate::{
     Config,
-    domain::{Auth, FailureRule, HashError, HashPoolSize, Limits, PasswordHasher},
+    domain::{Auth, FailureRule, HashError, HashPoolSize, Limits, Links, Parts, PasswordHasher},
     factors::MfaClient,
     grpc::AuthApi,
+    notices::NotificationClient,
     store::{SqlStore, sql::MIGRATIONS},
 };
 
@@ -37,8 +38,8 @@ pub enum StartError {
     Hasher(#[from] HashError),
     #[error("invalid plans configuration")]
     Plans(#[from] PlansError),
-    #[error("invalid mfa_url")]
-    MfaUrl(#[from] tonic::transport::Error),
+    #[error("invalid {0}")]
+    Url(&'static str, #[source] tonic::transport::Error),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -54,19 +55,24 @@ impl Service {
     /// Connects storage, runs migrations and builds the domain.
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let limits = limits(&config)?;
+        let links = links(&config)?;
         let plans = Plans::new(&config.plans)?;
-        let factors = MfaClient::new(grpc::channel(&config.mfa_url)?);
+        let mfa = grpc::channel(&config.mfa_url).map_err(|e| StartError::Url("mfa_url", e))?;
+        let notification = grpc::channel(&config.notification_url)
+            .map_err(|e| StartError::Url("notification_url", e))?;
         let hasher = PasswordHasher::start(hash_pool_size(&config)?).await?;
         let pool = db::connect(&config.db, &MIGRATIONS).await?;
-        let auth = Auth::new(
-            Arc::new(SqlStore::new(pool)),
-            Arc::new(factors),
+        let auth = Auth::new(Parts {
+            store: Arc::new(SqlStore::new(pool)),
+            factors: Arc::new(MfaClient::new(mfa)),
+            notices: Arc::new(NotificationClient::new(notification)),
             hasher,
             clock,
             plans,
             limits,
-            config.operator_token,
-        );
+            links,
+            operator_token: config.operator_token,
+        });
         Ok(Self {
             auth: Arc::new(auth),
         })
@@ -153,6 +159,42 @@ fn failure_rule(
     })
 }
 
+/// Longest link base: room for the token within the 256 characters an
+/// email parameter may have.
+const MAX_LINK_BASE: usize = 200;
+
+fn link_base(field: &'static str, url: &str) -> Result<String, StartError> {
+    let scheme = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme || url.len() > MAX_LINK_BASE || !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(
+            field,
+            "must be an http or https URL of at most 200 characters without spaces",
+        ));
+    }
+    if url.contains('#') || url.contains('"') || url.contains('<') || url.contains('>') {
+        return Err(invalid(field, "must not contain '#', '\"', '<' or '>'"));
+    }
+    Ok(url.to_string())
+}
+
+fn links(config: &Config) -> Result<Links, StartError> {
+    if config.invitation_ttl < Duration::from_secs(60) {
+        return Err(invalid("invitation_ttl", "must be at least 1 minute"));
+    }
+    if config.report_ttl < Duration::from_secs(60) {
+        return Err(invalid("report_ttl", "must be at least 1 minute"));
+    }
+    if config.invitation_ttl > Duration::from_secs(365 * 24 * 3600) {
+        return Err(invalid("invitation_ttl", "must be at most 365 days"));
+    }
+    Ok(Links {
+        invitation_url: link_base("invitation_url", &config.invitation_url)?,
+        invitation_ttl: config.invitation_ttl,
+        report_url: link_base("report_url", &config.report_url)?,
+        report_ttl: config.report_ttl,
+    })
+}
+
 fn hash_pool_size(config: &Config) -> Result<HashPoolSize, StartError> {
     if config.hash_workers == 0 {
         return Err(invalid("hash_workers", "must be at least 1"));
@@ -188,6 +230,29 @@ mod tests {
             shown(&zero_lockout),
             "invalid account_lockout: must be positive"
         );
+    }
+
+    #[test]
+    fn links_refuse_bases_that_break_an_email_link() {
+        let with_base = |url: &str| Config {
+            invitation_url: url.to_string(),
+            ..Config::default()
+        };
+
+        assert!(links(&Config::default()).is_ok());
+        for bad in [
+            "ftp://x",
+            "https://a b",
+            "https://x/#frag",
+            "javascript:alert(1)",
+        ] {
+            let error = links(&with_base(bad)).unwrap_err().to_string();
+            assert!(
+                error.starts_with("invalid invitation_url"),
+                "{bad}: {error}"
+            );
+        }
+        assert!(links(&with_base(&format!("https://x/{}", "a".repeat(200)))).is_err());
     }
 
     #[test]

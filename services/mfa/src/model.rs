@@ -1,5 +1,6 @@
 //! The small validated values the domain works with: member ids, factor
-//! methods, session tokens, email addresses and the caller a session names.
+//! methods, session tokens, email addresses, who asks a user-facing call
+//! and the caller a session names.
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -125,6 +126,27 @@ impl std::fmt::Debug for SessionToken {
     }
 }
 
+/// Who asks a user-facing call: the session token they present, not yet
+/// validated, and the end user's network address when known, for the
+/// audit log.
+#[derive(Clone, Debug)]
+pub struct Requester {
+    /// The bearer token of the call.
+    pub token: SessionToken,
+    /// The address the gateway forwarded, else the peer's.
+    pub address: Option<String>,
+}
+
+/// What a validated session may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionScope {
+    /// Everything a signed-in member may do.
+    Full,
+    /// Only enroll an authenticator: the session of a member whose
+    /// organization requires MFA and who has none yet.
+    Enrollment,
+}
+
 /// The member a validated session belongs to.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -134,6 +156,8 @@ pub struct Caller {
     pub email: EmailAddress,
     /// The plan tier of the member's organization.
     pub plan: String,
+    /// What the session may do.
+    pub scope: SessionScope,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! What the domain needs from the other services, as traits: the auth
-//! service validates sessions and ends them, the notification service sends
-//! email. `grpc::clients` implements them over gRPC; tests may fake them.
+//! service validates sessions, ends them, keeps the audit log and makes
+//! "this wasn't me" links; the notification service sends email.
+//! `grpc::clients` implements them over gRPC; tests may fake them.
 
 use std::collections::BTreeMap;
 
@@ -28,7 +29,8 @@ pub enum RemoteError {
 /// The auth service, as mfa uses it.
 #[async_trait]
 pub trait Sessions: Send + Sync {
-    /// The member whose session `token` is.
+    /// The member whose session `token` is, sessions of scope "enrollment"
+    /// included.
     async fn validate(&self, token: &SessionToken) -> Result<Caller, RemoteError>;
 
     /// Ends every session of `member_id` except `keep`; returns how many.
@@ -37,6 +39,105 @@ pub trait Sessions: Send + Sync {
         member_id: &MemberId,
         keep: &SessionToken,
     ) -> Result<u32, RemoteError>;
+
+    /// Appends `event` to the audit log of the member's organization.
+    async fn record_audit(&self, event: AuditRecord) -> Result<(), RemoteError>;
+
+    /// A one-time "this wasn't me" link for a security email to `member`;
+    /// `None` when auth has no report URL configured. The link holds a
+    /// token, so it stays secret.
+    async fn report_link(&self, member: &MemberId) -> Result<Option<SecretString>, RemoteError>;
+}
+
+/// The audit events mfa reports: actions only it sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    /// An enrollment was confirmed: MFA is on.
+    MfaEnabled,
+    /// The member turned MFA off.
+    MfaDisabled,
+    /// The member traded their recovery codes for a new set.
+    RecoveryCodesRegenerated,
+    /// Failed attempts started a lock of the second factor.
+    MfaLocked,
+}
+
+impl AuditKind {
+    /// The kind's name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditKind::MfaEnabled => "mfa_enabled",
+            AuditKind::MfaDisabled => "mfa_disabled",
+            AuditKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            AuditKind::MfaLocked => "mfa_locked",
+        }
+    }
+}
+
+/// How the audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditOutcome {
+    /// It did what was asked.
+    Success,
+    /// It was refused; a lock after failed attempts is one.
+    Failure,
+}
+
+impl AuditOutcome {
+    /// The outcome's name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditOutcome::Success => "success",
+            AuditOutcome::Failure => "failure",
+        }
+    }
+}
+
+/// An audit event to record. It never holds a code, secret or token:
+/// `detail` carries only particulars such as the factor or a duration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Whom it concerns, who is also who acted.
+    pub member: MemberId,
+    /// What happened.
+    pub kind: AuditKind,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// The end user's address, when the request came from the gateway.
+    pub client_address: Option<String>,
+    /// Non-secret particulars.
+    pub detail: BTreeMap<&'static str, String>,
+}
+
+impl AuditRecord {
+    /// A successful action of `member`, from no known address.
+    pub fn new(kind: AuditKind, member: &MemberId) -> Self {
+        Self {
+            member: member.clone(),
+            kind,
+            outcome: AuditOutcome::Success,
+            client_address: None,
+            detail: BTreeMap::new(),
+        }
+    }
+
+    /// The same record with `outcome`.
+    pub fn outcome(mut self, outcome: AuditOutcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    /// The same record from `address`.
+    pub fn from_address(mut self, address: Option<&str>) -> Self {
+        self.client_address = address.map(str::to_string);
+        self
+    }
+
+    /// The same record with one more particular.
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.detail.insert(name, value.into());
+        self
+    }
 }
 
 /// The emails mfa sends.
@@ -106,6 +207,14 @@ impl OutgoingEmail {
     pub fn param(mut self, name: &'static str, value: SecretString) -> Self {
         self.params.insert(name, value);
         self
+    }
+
+    /// Adds a parameter if there is a value.
+    pub fn param_if(self, name: &'static str, value: Option<SecretString>) -> Self {
+        match value {
+            Some(value) => self.param(name, value),
+            None => self,
+        }
     }
 
     /// The parameters in the clear, for the one request that carries them.

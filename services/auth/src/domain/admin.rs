@@ -1,11 +1,14 @@
 //! Administration: operators create organizations with their owner; owners
-//! and admins add members to their own organization.
+//! and admins add members to their own organization. Every admin call acts
+//! within the caller's organization only: a member of another one is
+//! refused exactly like an unknown member.
 
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use super::{
-    Auth, Email, HashError, Member, Organization, Password, Role, SECURITY_TARGET, SessionError,
+    AuditEntry, AuditKind, Auth, Email, HashError, Member, MfaPolicy, Organization, Password, Role,
+    SECURITY_TARGET, SessionError, SessionView,
 };
 use crate::store::{MemberRecord, StoreError};
 
@@ -33,6 +36,20 @@ pub enum AdminError {
     Unauthenticated,
     #[error("not allowed")]
     NotAllowed,
+    /// A session that may only enroll a second factor.
+    #[error("session may only enroll a second factor")]
+    Restricted,
+    /// What the caller asked is never allowed, in these words.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The plan lacks the feature; names the plan needed.
+    #[error("{0}")]
+    PlanTooLow(String),
+    #[error("no such organization")]
+    UnknownOrganization,
+    /// An invitation or report link that is unknown, spent or expired.
+    #[error("invalid or expired link")]
+    InvalidLink,
     #[error("unknown plan {0:?}")]
     UnknownPlan(String),
     #[error("the email is already in use")]
@@ -69,6 +86,7 @@ impl From<SessionError> for AdminError {
     fn from(error: SessionError) -> Self {
         match error {
             SessionError::InvalidToken => AdminError::Unauthenticated,
+            SessionError::Restricted => AdminError::Restricted,
             SessionError::Unavailable(_) => AdminError::Unavailable,
             other => AdminError::Internal(other.into()),
         }
@@ -82,6 +100,12 @@ impl Auth {
         operator_token: &SecretString,
         request: NewOrganizationRequest,
     ) -> Result<(Organization, Member), AdminError> {
+        self.check_operator(operator_token)?;
+        self.bootstrap_organization(request).await
+    }
+
+    /// Refuses a caller whose token is not the operator token.
+    pub(super) fn check_operator(&self, operator_token: &SecretString) -> Result<(), AdminError> {
         let Some(expected) = &self.operator_token else {
             return Err(AdminError::Unauthenticated);
         };
@@ -89,7 +113,33 @@ impl Auth {
         if !bool::from(given.ct_eq(expected.expose_secret().as_bytes())) {
             return Err(AdminError::Unauthenticated);
         }
-        self.bootstrap_organization(request).await
+        Ok(())
+    }
+
+    /// The session of an owner or admin, or why not.
+    pub(super) async fn admin_caller(
+        &self,
+        session_token: &SecretString,
+    ) -> Result<SessionView, AdminError> {
+        let caller = self.validate_session(session_token).await?;
+        match caller.member.role {
+            Role::Owner | Role::Admin => Ok(caller),
+            Role::Member => Err(AdminError::NotAllowed),
+        }
+    }
+
+    /// A member of `organization_id`; a member of another organization is
+    /// refused like an unknown one, so that nothing tells them apart.
+    pub(super) async fn member_of(
+        &self,
+        organization_id: &str,
+        member_id: &str,
+    ) -> Result<Member, AdminError> {
+        self.store
+            .member_by_id(member_id)
+            .await?
+            .filter(|m| m.organization_id == organization_id)
+            .ok_or(AdminError::NotAllowed)
     }
 
     /// Creates an organization and its owner with no caller to check: for
@@ -105,6 +155,7 @@ impl Auth {
             id: uuid::Uuid::now_v7().to_string(),
             name: request.name,
             plan: request.plan,
+            policy: MfaPolicy::default(),
         };
         let owner = self
             .member_record(
@@ -119,6 +170,12 @@ impl Auth {
             .create_organization(&organization, &owner, now)
             .await?;
         tracing::info!(target: SECURITY_TARGET, organization_id = %organization.id, "organization created");
+        self.audit(AuditEntry {
+            subject_id: Some(owner.member.id.clone()),
+            ..AuditEntry::operator(AuditKind::OrganizationCreated, &organization.id)
+                .with("plan", organization.plan.clone())
+        })
+        .await?;
         Ok((organization, owner.member))
     }
 
@@ -129,14 +186,8 @@ impl Auth {
         session_token: &SecretString,
         request: NewMemberRequest,
     ) -> Result<Member, AdminError> {
-        let caller = self.validate_session(session_token).await?.member;
-        let allowed = match (caller.role, request.role) {
-            (_, Role::Owner) => false,
-            (Role::Owner, _) => true,
-            (Role::Admin, Role::Member) => true,
-            _ => false,
-        };
-        if !allowed {
+        let caller = self.admin_caller(session_token).await?.member;
+        if !may_grant(caller.role, request.role) {
             return Err(AdminError::NotAllowed);
         }
 
@@ -157,6 +208,11 @@ impl Auth {
             member_id = %record.member.id,
             "member added"
         );
+        self.audit(
+            AuditEntry::on(AuditKind::MemberAdded, &caller, &record.member.id)
+                .with("role", request.role.as_str()),
+        )
+        .await?;
         Ok(record.member)
     }
 
@@ -174,8 +230,20 @@ impl Auth {
                 organization_id: organization_id.to_string(),
                 email: email.as_str().to_string(),
                 role,
+                locked: false,
             },
             password_hash: SecretString::from(hash),
         })
+    }
+}
+
+/// Whether a caller of role `caller` may make someone `granted`: owners
+/// make admins and members, admins make members, nobody makes an owner.
+pub(super) fn may_grant(caller: Role, granted: Role) -> bool {
+    match (caller, granted) {
+        (_, Role::Owner) => false,
+        (Role::Owner, _) => true,
+        (Role::Admin, Role::Member) => true,
+        _ => false,
     }
 }

@@ -8,7 +8,10 @@ use secrecy::SecretString;
 
 use countersign_kit::{clock::millis, token};
 
-use super::{Auth, Challenge, IssuedSession, Method, Proof, SECURITY_TARGET};
+use super::{
+    AuditEntry, AuditKind, Auth, Challenge, IssuedSession, Method, Outcome, Proof, SECURITY_TARGET,
+    Scope,
+};
 use crate::{
     factors::FactorError,
     store::{ChallengeRecord, StoreError},
@@ -121,7 +124,9 @@ impl Auth {
         code: &SecretString,
         client_address: Option<&str>,
     ) -> Result<IssuedSession, AnswerError> {
-        let answered = self.check_answer(challenge_token, method, code).await;
+        let answered = self
+            .check_answer(challenge_token, method, code, client_address)
+            .await;
         let method = method.as_str();
         match &answered {
             Ok(_) => tracing::info!(
@@ -148,6 +153,7 @@ impl Auth {
         challenge_token: &SecretString,
         method: Method,
         code: &SecretString,
+        client_address: Option<&str>,
     ) -> Result<IssuedSession, AnswerError> {
         let digest = token::digest(challenge_token);
         let now = self.clock.now_ms();
@@ -165,14 +171,41 @@ impl Auth {
             .member_by_id(&challenge.member_id)
             .await?
             .ok_or(AnswerError::Rejected)?;
-        self.factors
+        let verified = self
+            .factors
             .verify(&member.id, &member.email, method, code)
-            .await?;
+            .await;
+        if let Err(error) = verified {
+            if matches!(error, FactorError::Rejected | FactorError::Throttled(_)) {
+                let entry = AuditEntry::by(AuditKind::LoginFailed, &member)
+                    .outcome(Outcome::Failure)
+                    .from_address(client_address)
+                    .with("factor", method.proof().as_str());
+                self.audit(entry).await?;
+            }
+            return Err(error.into());
+        }
         if !self.store.consume_challenge(&digest).await? {
             return Err(AnswerError::Rejected);
         }
         let proofs = vec![Proof::Password, method.proof()];
-        Ok(self.issue_session(&member.id, proofs).await?)
+        let session = self.issue_session(&member.id, proofs, Scope::Full).await?;
+        if method == Method::RecoveryCode {
+            let entry =
+                AuditEntry::by(AuditKind::RecoveryCodeUsed, &member).from_address(client_address);
+            self.audit(entry).await?;
+        }
+        let factors = session
+            .proofs
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>();
+        let entry = AuditEntry::by(AuditKind::LoginSucceeded, &member)
+            .from_address(client_address)
+            .with("factors", factors.join(","))
+            .with("scope", Scope::Full.as_str());
+        self.audit(entry).await?;
+        Ok(session)
     }
 
     /// Emails a code for a pending challenge; when the code expires.
@@ -196,10 +229,13 @@ impl Auth {
             .member_by_id(&challenge.member_id)
             .await?
             .ok_or(SendCodeError::InvalidChallenge)?;
-        Ok(self
+        let expires_at = self
             .factors
             .send_email_code(&member.id, &member.email)
-            .await?)
+            .await?;
+        self.audit(AuditEntry::by(AuditKind::EmailCodeSent, &member))
+            .await?;
+        Ok(expires_at)
     }
 }
 

@@ -1,20 +1,31 @@
 //! Password logins: the failure limits first, then the password, then a
 //! session, or a challenge when the member has a second factor (answered
-//! in [`super::challenge`]).
+//! in [`super::challenge`]), or a session that may only enroll when the
+//! organization requires MFA of a member who has none.
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Auth, Email, HashError, IssuedSession, Method, Password, Proof, SECURITY_TARGET};
+use super::{
+    AuditEntry, AuditKind, Auth, Email, HashError, IssuedSession, Member, Method, Outcome,
+    Password, Proof, SECURITY_TARGET, Scope, policy::Enforcement,
+};
 use crate::{factors::FactorError, store::StoreError};
 
 /// What a correct password leads to.
 pub enum LoginOutcome {
-    /// No second factor: signed in.
-    Session(IssuedSession),
+    /// No second factor: signed in. While the organization's grace period
+    /// runs, the time from which enrolling becomes required.
+    Session {
+        session: IssuedSession,
+        enrollment_deadline: Option<i64>,
+    },
     /// A second factor is needed.
     Challenge(Challenge),
+    /// The organization requires MFA and the member has none: a session
+    /// of [`Scope::Enrollment`].
+    EnrollmentRequired(IssuedSession),
 }
 
 /// A challenge just opened; the token is shown to its holder once.
@@ -36,6 +47,10 @@ pub enum LoginError {
     /// Every password hashing slot is taken; try again shortly.
     #[error("too many logins at once")]
     Busy,
+    /// The password was right but the account is locked until an admin
+    /// unlocks it.
+    #[error("account locked")]
+    Locked,
     #[error("a dependency is unavailable")]
     Unavailable,
     #[error("login failed")]
@@ -90,6 +105,7 @@ impl Auth {
             return Err(LoginError::TooManyFailures(retry));
         }
         let record = self.store.member_by_email(email.as_str()).await?;
+        let known: Option<Member> = record.as_ref().map(|r| r.member.clone());
         let stored = record.as_ref().map(|r| r.password_hash.expose_secret());
         let matched = self.hasher.verify(password, stored).await?;
         let Some(record) = record.filter(|_| matched) else {
@@ -100,28 +116,69 @@ impl Auth {
                 client_address,
                 "password login denied"
             );
+            if let Some(member) = &known {
+                self.audit(
+                    AuditEntry::by(AuditKind::LoginFailed, member)
+                        .outcome(Outcome::Failure)
+                        .from_address(client_address)
+                        .with("factor", Proof::Password.as_str()),
+                )
+                .await?;
+            }
             return Err(LoginError::InvalidCredentials);
         };
 
         self.clear_account_failures(email).await?;
-        let member_id = record.member.id;
+        let member = record.member;
+        if member.locked {
+            tracing::info!(
+                target: SECURITY_TARGET,
+                outcome = "locked",
+                member_id = %member.id,
+                client_address,
+                "password right but account locked"
+            );
+            return Err(LoginError::Locked);
+        }
         tracing::info!(
             target: SECURITY_TARGET,
             outcome = "accepted",
-            member_id,
+            member_id = %member.id,
             client_address,
             "password accepted"
         );
-        let methods = self.factors.methods(&member_id).await?;
-        if methods.is_empty() {
-            let session = self
-                .issue_session(&member_id, vec![Proof::Password])
-                .await?;
-            return Ok(LoginOutcome::Session(session));
+        let methods = self.factors.methods(&member.id).await?;
+        if !methods.is_empty() {
+            return Ok(LoginOutcome::Challenge(
+                self.open_challenge(&member.id, methods).await?,
+            ));
         }
-        Ok(LoginOutcome::Challenge(
-            self.open_challenge(&member_id, methods).await?,
-        ))
+        let enforcement = self.enforcement(&member.organization_id, now).await?;
+        let scope = match enforcement {
+            Enforcement::Now => Scope::Enrollment,
+            Enforcement::None | Enforcement::From(_) => Scope::Full,
+        };
+        let session = self
+            .issue_session(&member.id, vec![Proof::Password], scope)
+            .await?;
+        self.audit(
+            AuditEntry::by(AuditKind::LoginSucceeded, &member)
+                .from_address(client_address)
+                .with("factors", Proof::Password.as_str())
+                .with("scope", scope.as_str()),
+        )
+        .await?;
+        Ok(match enforcement {
+            Enforcement::Now => LoginOutcome::EnrollmentRequired(session),
+            Enforcement::From(deadline) => LoginOutcome::Session {
+                session,
+                enrollment_deadline: Some(deadline),
+            },
+            Enforcement::None => LoginOutcome::Session {
+                session,
+                enrollment_deadline: None,
+            },
+        })
     }
 }
 
@@ -156,7 +213,7 @@ mod tests {
 
     async fn signs_in(h: &Harness, from: Option<&str>) -> bool {
         let outcome = h.auth.login(&email(OWNER), &password(PASSWORD), from).await;
-        matches!(outcome, Ok(LoginOutcome::Session(_)))
+        matches!(outcome, Ok(LoginOutcome::Session { .. }))
     }
 
     #[tokio::test]
@@ -263,7 +320,7 @@ mod tests {
             .count();
         let signed_in = outcomes
             .iter()
-            .filter(|o| matches!(o, Ok(LoginOutcome::Session(_))))
+            .filter(|o| matches!(o, Ok(LoginOutcome::Session { .. })))
             .count();
         assert!(busy > 0, "no login was refused as busy");
         assert!(signed_in > 0, "no login was answered");

@@ -3,12 +3,17 @@
 //! error type.
 
 mod admin;
+mod audit;
 mod challenge;
 mod email;
 mod failures;
 mod hasher;
+mod invitations;
 mod login;
 mod password;
+mod policy;
+mod report;
+mod reset;
 mod sessions;
 #[cfg(test)]
 mod testing;
@@ -20,15 +25,18 @@ use countersign_plans::Plans;
 use secrecy::SecretString;
 
 pub use admin::{AdminError, NewMemberRequest, NewOrganizationRequest};
+pub use audit::{AuditEntry, AuditEvent, AuditFilter, AuditKind, Outcome};
 pub use challenge::{AnswerError, SendCodeError};
 pub use email::{Email, EmailError};
 pub use failures::FailureRule;
 pub use hasher::{HashError, HashPoolSize, PasswordHasher};
 pub use login::{Challenge, LoginError, LoginOutcome};
 pub use password::{Password, PasswordError};
+pub use report::{AdoptionReport, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
+pub use reset::ResetOutcome;
 pub use sessions::{IssuedSession, SessionError, SessionView};
 
-use crate::{factors::SecondFactors, store::AuthStore};
+use crate::{factors::SecondFactors, notices::Notices, store::AuthStore};
 
 /// Target of the log lines that record security outcomes.
 pub const SECURITY_TARGET: &str = "countersign::security";
@@ -140,6 +148,17 @@ pub struct Organization {
     pub id: String,
     pub name: String,
     pub plan: String,
+    pub policy: MfaPolicy,
+}
+
+/// An organization's rule for its members' second factors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MfaPolicy {
+    /// Whether every member must have MFA.
+    pub required: bool,
+    /// From when members without MFA must enroll, in milliseconds since
+    /// the epoch; `None` means at once.
+    pub grace_until: Option<i64>,
 }
 
 /// A member, without credentials.
@@ -149,6 +168,37 @@ pub struct Member {
     pub organization_id: String,
     pub email: String,
     pub role: Role,
+    /// Locked by a "this wasn't me" report until an admin unlocks it.
+    pub locked: bool,
+}
+
+/// What a session may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything its member may do.
+    Full,
+    /// Only enroll a second factor and log out: the organization requires
+    /// MFA and the member has none.
+    Enrollment,
+}
+
+impl Scope {
+    /// The scope's name on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Full => "full",
+            Scope::Enrollment => "enrollment",
+        }
+    }
+
+    /// Parses a stored scope name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "full" => Some(Scope::Full),
+            "enrollment" => Some(Scope::Enrollment),
+            _ => None,
+        }
+    }
 }
 
 /// Lifetimes and limits of the login flow.
@@ -163,42 +213,79 @@ pub struct Limits {
     pub address_failures: FailureRule,
 }
 
+/// Where the links of emails point, and how long their tokens live. A
+/// link is its base with `?token=<token>` (or `&token=` when the base has a
+/// query already).
+#[derive(Debug, Clone)]
+pub struct Links {
+    /// Page where an invitee sets their password.
+    pub invitation_url: String,
+    /// Lifetime of an invitation.
+    pub invitation_ttl: Duration,
+    /// Page of the "this wasn't me" link of security emails.
+    pub report_url: String,
+    /// Lifetime of a "this wasn't me" link.
+    pub report_ttl: Duration,
+}
+
+impl Links {
+    /// `base` with `token` as its `token` query parameter. Tokens are
+    /// URL-safe base64, so they need no escaping.
+    pub fn with_token(base: &str, token: &SecretString) -> SecretString {
+        use secrecy::ExposeSecret;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        SecretString::from(format!("{base}{separator}token={}", token.expose_secret()))
+    }
+}
+
+/// What the domain is assembled from.
+pub struct Parts {
+    pub store: Arc<dyn AuthStore>,
+    pub factors: Arc<dyn SecondFactors>,
+    pub notices: Arc<dyn Notices>,
+    pub hasher: PasswordHasher,
+    pub clock: SharedClock,
+    pub plans: Plans,
+    pub limits: Limits,
+    pub links: Links,
+    /// Bearer token of operators; `None` turns operator calls off.
+    pub operator_token: Option<SecretString>,
+}
+
 /// The auth service's domain.
 pub struct Auth {
     store: Arc<dyn AuthStore>,
     factors: Arc<dyn SecondFactors>,
+    notices: Arc<dyn Notices>,
     hasher: PasswordHasher,
     clock: SharedClock,
     plans: Plans,
     limits: Limits,
+    links: Links,
     operator_token: Option<SecretString>,
 }
 
 impl Auth {
     /// Assembles the domain from its parts.
-    pub fn new(
-        store: Arc<dyn AuthStore>,
-        factors: Arc<dyn SecondFactors>,
-        hasher: PasswordHasher,
-        clock: SharedClock,
-        plans: Plans,
-        limits: Limits,
-        operator_token: Option<SecretString>,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
         Self {
-            store,
-            factors,
-            hasher,
-            clock,
-            plans,
-            limits,
-            operator_token,
+            store: parts.store,
+            factors: parts.factors,
+            notices: parts.notices,
+            hasher: parts.hasher,
+            clock: parts.clock,
+            plans: parts.plans,
+            limits: parts.limits,
+            links: parts.links,
+            operator_token: parts.operator_token,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     #[test]
@@ -209,6 +296,21 @@ mod tests {
         assert_eq!(method.as_str(), "recovery_code");
         assert_eq!(method.proof().as_str(), "recovery_code");
         assert_eq!(Proof::parse("recovery_code"), Some(Proof::RecoveryCode));
+    }
+
+    #[test]
+    fn links_add_token_as_query_parameter() {
+        let token = SecretString::from("abc_-1");
+        let shown = |base| Links::with_token(base, &token).expose_secret().to_string();
+
+        assert_eq!(
+            shown("https://app.example/join"),
+            "https://app.example/join?token=abc_-1"
+        );
+        assert_eq!(
+            shown("https://app.example/x?lang=fr"),
+            "https://app.example/x?lang=fr&token=abc_-1"
+        );
     }
 
     #[test]

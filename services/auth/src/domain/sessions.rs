@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 use countersign_kit::{clock::millis, token};
 
-use super::{Auth, Proof, SECURITY_TARGET};
+use super::{Auth, Proof, SECURITY_TARGET, Scope};
 use crate::store::{SessionRecord, StoreError};
 
 pub use crate::store::SessionRow as SessionView;
@@ -14,6 +14,7 @@ pub use crate::store::SessionRow as SessionView;
 pub struct IssuedSession {
     pub token: SecretString,
     pub proofs: Vec<Proof>,
+    pub scope: Scope,
     pub expires_at: i64,
 }
 
@@ -22,6 +23,9 @@ pub struct IssuedSession {
 pub enum SessionError {
     #[error("invalid session")]
     InvalidToken,
+    /// A session of [`Scope::Enrollment`] used for something else.
+    #[error("session may only enroll a second factor")]
+    Restricted,
     #[error("storage unavailable")]
     Unavailable(#[source] StoreError),
     #[error("session lookup failed")]
@@ -38,11 +42,12 @@ impl From<StoreError> for SessionError {
 }
 
 impl Auth {
-    /// Issues a session to a member who has proven `proofs`.
+    /// Issues a session of `scope` to a member who has proven `proofs`.
     pub(crate) async fn issue_session(
         &self,
         member_id: &str,
         proofs: Vec<Proof>,
+        scope: Scope,
     ) -> Result<IssuedSession, StoreError> {
         let token = token::generate();
         let now = self.clock.now_ms();
@@ -50,39 +55,61 @@ impl Auth {
             token_digest: token::digest(&token),
             member_id: member_id.to_string(),
             proofs,
+            scope,
             created_at: now,
             expires_at: now.saturating_add(millis(self.limits.session_ttl)),
         };
         self.store.insert_session(&record).await?;
-        tracing::info!(target: SECURITY_TARGET, member_id, "session issued");
+        tracing::info!(target: SECURITY_TARGET, member_id, scope = scope.as_str(), "session issued");
         Ok(IssuedSession {
             token,
             proofs: record.proofs,
+            scope,
             expires_at: record.expires_at,
         })
     }
 
-    /// The member, organization and proofs behind a live session.
+    /// The member, organization and proofs behind a live session of
+    /// [`Scope::Full`].
     pub async fn validate_session(
         &self,
         token: &SecretString,
     ) -> Result<SessionView, SessionError> {
+        self.validate_session_of_any_scope(token)
+            .await
+            .and_then(|view| match view.scope {
+                Scope::Full => Ok(view),
+                Scope::Enrollment => Err(SessionError::Restricted),
+            })
+    }
+
+    /// The member, organization and proofs behind a live session of
+    /// either scope: for the mfa service, which serves enrollment.
+    pub async fn validate_session_of_any_scope(
+        &self,
+        token: &SecretString,
+    ) -> Result<SessionView, SessionError> {
         let now = self.clock.now_ms();
+        // A lock ends the member's sessions; one issued by a login that
+        // raced the lock is refused here.
         self.store
             .live_session(&token::digest(token), now)
             .await?
+            .filter(|view| !view.member.locked)
             .ok_or(SessionError::InvalidToken)
     }
 
-    /// Ends the session; an unknown token is refused like any bad token.
+    /// Ends the session, of either scope; an unknown token is refused like
+    /// any bad token.
     pub async fn logout(&self, token: &SecretString) -> Result<(), SessionError> {
-        let session = self.validate_session(token).await?;
+        let session = self.validate_session_of_any_scope(token).await?;
         self.store.delete_session(&token::digest(token)).await?;
         tracing::info!(target: SECURITY_TARGET, member_id = %session.member.id, "logged out");
         Ok(())
     }
 
-    /// Ends every session of a member but `keep`; how many ended.
+    /// Ends every session of a member but `keep`, which stays only if of
+    /// [`Scope::Full`]; how many ended.
     pub async fn end_sessions(
         &self,
         member_id: &str,

@@ -16,11 +16,12 @@ use countersign_kit::{
 use countersign_plans::{Plans, PlansConfig};
 
 use super::{
-    Auth, Email, FailureRule, HashPoolSize, Limits, Method, NewOrganizationRequest, Password,
-    PasswordHasher,
+    Auth, Email, FailureRule, HashPoolSize, Limits, Links, Method, NewOrganizationRequest, Parts,
+    Password, PasswordHasher,
 };
 use crate::{
     factors::{FactorError, SecondFactors},
+    notices::{Notice, NoticeError, Notices},
     store::{SqlStore, sql::MIGRATIONS},
 };
 
@@ -84,6 +85,35 @@ impl SecondFactors for FakeFactors {
     async fn send_email_code(&self, _member_id: &str, _email: &str) -> Result<i64, FactorError> {
         Ok(0)
     }
+
+    async fn reset(&self, _member_id: &str) -> Result<bool, FactorError> {
+        Ok(!self.methods.is_empty())
+    }
+
+    async fn list(&self, member_ids: &[String]) -> Result<Vec<Vec<Method>>, FactorError> {
+        Ok(member_ids.iter().map(|_| self.methods.clone()).collect())
+    }
+}
+
+/// Emails as the domain hands them over: recipient and template name.
+#[derive(Default)]
+pub struct FakeNotices {
+    pub sent: Mutex<Vec<(String, &'static str)>>,
+}
+
+#[async_trait]
+impl Notices for FakeNotices {
+    async fn send(&self, recipient: &str, notice: Notice, _key: &str) -> Result<(), NoticeError> {
+        let name = match notice {
+            Notice::Invitation { .. } => "invitation",
+            Notice::MfaReset { .. } => "mfa_reset",
+        };
+        self.sent
+            .lock()
+            .unwrap()
+            .push((recipient.to_string(), name));
+        Ok(())
+    }
 }
 
 /// The domain under test.
@@ -91,6 +121,7 @@ pub struct Harness {
     pub auth: Arc<Auth>,
     pub clock: Arc<ManualClock>,
     pub factors: Arc<FakeFactors>,
+    pub notices: Arc<FakeNotices>,
 }
 
 /// The failure rule of tests: `limit` failures in 15 min lock for 15 min.
@@ -116,15 +147,18 @@ pub async fn harness(size: HashPoolSize, factors: FakeFactors) -> Harness {
         account_failures: rule(ACCOUNT_LIMIT),
         address_failures: rule(ADDRESS_LIMIT),
     };
-    let auth = Auth::new(
-        Arc::new(SqlStore::new(pool)),
-        factors.clone(),
-        PasswordHasher::start(size).await.unwrap(),
-        clock.clone(),
-        Plans::new(&PlansConfig::default()).unwrap(),
+    let notices = Arc::new(FakeNotices::default());
+    let auth = Auth::new(Parts {
+        store: Arc::new(SqlStore::new(pool)),
+        factors: factors.clone(),
+        notices: notices.clone(),
+        hasher: PasswordHasher::start(size).await.unwrap(),
+        clock: clock.clone(),
+        plans: Plans::new(&PlansConfig::default()).unwrap(),
         limits,
-        None,
-    );
+        links: Links::default(),
+        operator_token: None,
+    });
     let owner = NewOrganizationRequest {
         name: "Ledger & Co".to_string(),
         plan: "essential".to_string(),
@@ -136,6 +170,7 @@ pub async fn harness(size: HashPoolSize, factors: FakeFactors) -> Harness {
         auth: Arc::new(auth),
         clock,
         factors,
+        notices,
     }
 }
 

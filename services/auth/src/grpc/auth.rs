@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 use countersign_kit::{clock::timestamp, grpc::client_address};
 use countersign_proto::auth::v1::{self as pb, auth_service_server::AuthService};
 
-use super::{AuthApi, convert};
+use super::{AuthApi, convert, status::link_error};
 
 #[tonic::async_trait]
 impl AuthService for AuthApi {
@@ -71,7 +71,11 @@ impl AuthService for AuthApi {
 
         let token = convert::token_field("token", &request.token)?;
 
-        let view = self.auth.validate_session(&token).await?;
+        let view = if request.accept_enrollment_scope {
+            self.auth.validate_session_of_any_scope(&token).await?
+        } else {
+            self.auth.validate_session(&token).await?
+        };
 
         Ok(Response::new(convert::session_view(&view)))
     }
@@ -85,5 +89,43 @@ impl AuthService for AuthApi {
         self.auth.logout(&token).await?;
 
         Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    async fn accept_invitation(
+        &self,
+        request: Request<pb::AcceptInvitationRequest>,
+    ) -> Result<Response<pb::AcceptInvitationResponse>, Status> {
+        let address = client_address(&request);
+        let request = request.into_inner();
+
+        let token = convert::token_field("invitation_token", &request.invitation_token)?;
+        let password = convert::new_password("password", &request.password)?;
+
+        let member = self
+            .auth
+            .accept_invitation(&token, &password, address.as_deref())
+            .await
+            .map_err(link_error)?;
+
+        Ok(Response::new(pb::AcceptInvitationResponse {
+            member: Some(convert::member(&member)),
+        }))
+    }
+
+    async fn report_unrecognized_activity(
+        &self,
+        request: Request<pb::ReportUnrecognizedActivityRequest>,
+    ) -> Result<Response<pb::ReportUnrecognizedActivityResponse>, Status> {
+        let address = client_address(&request);
+        let request = request.into_inner();
+
+        let token = convert::token_field("report_token", &request.report_token)?;
+
+        self.auth
+            .report_unrecognized_activity(&token, address.as_deref())
+            .await
+            .map_err(link_error)?;
+
+        Ok(Response::new(pb::ReportUnrecognizedActivityResponse {}))
     }
 }

@@ -88,13 +88,31 @@ pub fn organization_name(text: &str) -> Result<String, Status> {
 }
 
 pub fn member_id(text: &str) -> Result<String, Status> {
+    id_field("member_id", text)
+}
+
+/// An id of a member or organization in `field`: up to 64 ASCII letters,
+/// digits and dashes.
+pub fn id_field(field: &str, text: &str) -> Result<String, Status> {
     let ok = !text.is_empty()
         && text.len() <= 64
         && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !ok {
-        return Err(invalid_argument("member_id", "is not a member id"));
+        return Err(invalid_argument(field, "is not an id"));
     }
     Ok(text.to_string())
+}
+
+/// A client address another service passes on: empty for none, else up
+/// to 64 printable ASCII characters without spaces.
+pub fn client_address_field(text: &str) -> Result<Option<String>, Status> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.len() > 64 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid_argument("client_address", "is not an address"));
+    }
+    Ok(Some(text.to_string()))
 }
 
 pub fn role(text: &str) -> Result<Role, Status> {
@@ -106,8 +124,18 @@ pub fn role(text: &str) -> Result<Role, Status> {
 }
 
 pub fn login_reply(outcome: LoginOutcome) -> pb::LoginResponse {
+    let mut deadline = None;
     let result = match outcome {
-        LoginOutcome::Session(issued) => pb::login_response::Result::Session(session(issued)),
+        LoginOutcome::Session {
+            session: issued,
+            enrollment_deadline,
+        } => {
+            deadline = enrollment_deadline.map(timestamp);
+            pb::login_response::Result::Session(session(issued))
+        }
+        LoginOutcome::EnrollmentRequired(issued) => {
+            pb::login_response::Result::EnrollmentRequired(session(issued))
+        }
         LoginOutcome::Challenge(challenge) => {
             pb::login_response::Result::Challenge(pb::Challenge {
                 challenge_token: challenge.token.expose_secret().to_string(),
@@ -122,6 +150,7 @@ pub fn login_reply(outcome: LoginOutcome) -> pb::LoginResponse {
     };
     pb::LoginResponse {
         result: Some(result),
+        mfa_enrollment_deadline: deadline,
     }
 }
 
@@ -134,6 +163,7 @@ pub fn session(issued: IssuedSession) -> pb::Session {
             .iter()
             .map(|p| p.as_str().to_string())
             .collect(),
+        scope: issued.scope.as_str().to_string(),
     }
 }
 
@@ -143,6 +173,7 @@ pub fn member(member: &Member) -> pb::Member {
         organization_id: member.organization_id.clone(),
         email: member.email.clone(),
         role: member.role.as_str().to_string(),
+        locked: member.locked,
     }
 }
 
@@ -160,6 +191,7 @@ pub fn session_view(view: &SessionView) -> pb::ValidateSessionResponse {
         organization: Some(organization(&view.organization)),
         factors: view.proofs.iter().map(|p| p.as_str().to_string()).collect(),
         expire_time: Some(timestamp(view.expires_at)),
+        scope: view.scope.as_str().to_string(),
     }
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod convert;
 mod internal;
+mod records;
 mod status;
 
 use std::sync::Arc;

@@ -18,6 +18,12 @@ pub const INVALID_CHALLENGE: &str = "invalid challenge or code";
 pub const INVALID_SESSION: &str = "invalid session";
 /// Answer to a bad operator token.
 pub const INVALID_OPERATOR: &str = "invalid operator token";
+/// Answer to an unknown, spent or expired invitation or report link.
+pub const INVALID_LINK: &str = "invalid or expired link";
+/// Answer to a locked account's right password.
+pub const ACCOUNT_LOCKED: &str = "account locked; an admin of the organization can unlock it";
+/// Answer to a restricted session used beyond enrollment.
+pub const ENROLLMENT_ONLY: &str = "this session may only enroll a second factor";
 
 const TOO_MANY_ATTEMPTS: &str = "too many attempts, try again later";
 const TOO_MANY_FAILED_LOGINS: &str = "too many failed logins, try again later";
@@ -34,6 +40,7 @@ impl From<LoginError> for Status {
             LoginError::InvalidCredentials => Status::unauthenticated(INVALID_CREDENTIALS),
             LoginError::TooManyFailures(retry) => resource_exhausted(TOO_MANY_FAILED_LOGINS, retry),
             LoginError::Busy => resource_exhausted(BUSY, BUSY_RETRY),
+            LoginError::Locked => Status::permission_denied(ACCOUNT_LOCKED),
             LoginError::Unavailable => unavailable(),
             LoginError::Internal(_) => internal(&error),
         }
@@ -77,6 +84,7 @@ impl From<SessionError> for Status {
     fn from(error: SessionError) -> Self {
         match error {
             SessionError::InvalidToken => Status::unauthenticated(INVALID_SESSION),
+            SessionError::Restricted => Status::permission_denied(ENROLLMENT_ONLY),
             SessionError::Unavailable(_) => unavailable(),
             SessionError::Internal(_) => internal(&error),
         }
@@ -88,12 +96,26 @@ impl From<AdminError> for Status {
         match error {
             AdminError::Unauthenticated => Status::unauthenticated(INVALID_SESSION),
             AdminError::NotAllowed => Status::permission_denied("not allowed"),
+            AdminError::Restricted => Status::permission_denied(ENROLLMENT_ONLY),
+            AdminError::Forbidden(why) => Status::permission_denied(why),
+            AdminError::PlanTooLow(ref why) => Status::failed_precondition(why.clone()),
+            AdminError::UnknownOrganization => Status::not_found("no such organization"),
+            AdminError::InvalidLink => Status::unauthenticated(INVALID_LINK),
             AdminError::UnknownPlan(_) => invalid_argument("plan", "is not a known plan"),
             AdminError::EmailTaken => Status::already_exists("the email is already in use"),
             AdminError::Busy => resource_exhausted(BUSY, BUSY_RETRY),
             AdminError::Unavailable => unavailable(),
             AdminError::Internal(_) => internal(&error),
         }
+    }
+}
+
+/// Link calls (invitations, reports) answer a taken email like a bad link,
+/// so a link tells nothing about who is a member elsewhere.
+pub fn link_error(error: AdminError) -> Status {
+    match error {
+        AdminError::EmailTaken => Status::unauthenticated(INVALID_LINK),
+        other => other.into(),
     }
 }
 

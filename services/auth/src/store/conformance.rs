@@ -1,5 +1,11 @@
 //! Checks every [`AuthStore`] implementation must pass, run by the
 //! workspace's tests against each backend. Each check panics on failure.
+//!
+//! Checks share a store: each takes a distinct `tag` that names its
+//! organization, members and tokens. Beside the checks here, on members
+//! and sessions, live those of [`organizations`] (plans, policies, member
+//! listing and locking), [`invitations`] (invitations and report tokens)
+//! and [`audit`] (the audit log).
 
 // Test support: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::panic)]
@@ -12,7 +18,15 @@ use super::{
     AuthStore, ChallengeRecord, FailureCount, FailureKey, FailureScope, MemberRecord,
     SessionRecord, StoreError,
 };
-use crate::domain::{FailureRule, Member, Method, Organization, Proof, Role};
+use crate::domain::{FailureRule, Member, Method, MfaPolicy, Organization, Proof, Role, Scope};
+
+pub mod audit;
+pub mod invitations;
+pub mod organizations;
+
+pub use audit::*;
+pub use invitations::*;
+pub use organizations::*;
 
 const NOW: i64 = 1_800_000_000_000;
 
@@ -21,6 +35,7 @@ fn organization(tag: &str) -> Organization {
         id: format!("org-{tag}"),
         name: "Ledger & Co".to_string(),
         plan: "essential".to_string(),
+        policy: MfaPolicy::default(),
     }
 }
 
@@ -31,6 +46,7 @@ fn member(tag: &str, n: u32, role: Role) -> MemberRecord {
             organization_id: format!("org-{tag}"),
             email: format!("m{n}.{tag}@example.com"),
             role,
+            locked: false,
         },
         password_hash: SecretString::from("$argon2id$stored"),
     }
@@ -83,6 +99,7 @@ fn session(digest: &str, member_id: &str, expires_at: i64) -> SessionRecord {
         token_digest: digest.to_string(),
         member_id: member_id.to_string(),
         proofs: vec![Proof::Password, Proof::Totp],
+        scope: Scope::Full,
         created_at: NOW,
         expires_at,
     }
@@ -127,6 +144,50 @@ pub async fn sessions_expire_and_end(store: &dyn AuthStore, tag: &str) {
     );
     assert!(store.delete_session(&format!("{tag}-a")).await.unwrap());
     assert!(!store.delete_session(&format!("{tag}-a")).await.unwrap());
+}
+
+/// Ending a member's other sessions keeps the named one only if it has
+/// full scope: an enrollment session always ends.
+pub async fn enrollment_session_ends_even_when_kept(store: &dyn AuthStore, tag: &str) {
+    let owner = seeded(store, tag).await;
+    let digest = |name: &str| format!("{tag}-{name}");
+    let insert = |name: &str, scope| {
+        let record = SessionRecord {
+            scope,
+            ..session(&digest(name), &owner.id, NOW + 1_000)
+        };
+        async move { store.insert_session(&record).await.unwrap() }
+    };
+    insert("full-1", Scope::Full).await;
+    insert("full-2", Scope::Full).await;
+    insert("enroll-1", Scope::Enrollment).await;
+
+    let enrolling = store.live_session(&digest("enroll-1"), NOW).await.unwrap();
+    let ended_all = store
+        .delete_member_sessions(&owner.id, Some(&digest("enroll-1")))
+        .await
+        .unwrap();
+    insert("full-3", Scope::Full).await;
+    insert("enroll-2", Scope::Enrollment).await;
+    let ended_enrollment = store
+        .delete_member_sessions(&owner.id, Some(&digest("full-3")))
+        .await
+        .unwrap();
+
+    assert_eq!(enrolling.unwrap().scope, Scope::Enrollment);
+    assert_eq!(ended_all, 3);
+    assert_eq!(ended_enrollment, 1);
+    let live = |name: &str| {
+        let digest = digest(name);
+        async move { store.live_session(&digest, NOW).await.unwrap() }
+    };
+    assert!(live("enroll-1").await.is_none());
+    assert!(live("enroll-2").await.is_none());
+    assert_eq!(live("full-3").await.unwrap().scope, Scope::Full);
+    assert_eq!(
+        store.delete_member_sessions(&owner.id, None).await.unwrap(),
+        1
+    );
 }
 
 /// A challenge takes a bounded number of answers and is consumed once.

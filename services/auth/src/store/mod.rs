@@ -8,7 +8,10 @@ pub mod sql;
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::domain::{FailureRule, Member, Method, Organization, Proof};
+use crate::domain::{
+    AuditEvent, AuditFilter, FailureRule, Member, Method, MfaPolicy, Organization, Proof, Role,
+    Scope,
+};
 
 pub use sql::SqlStore;
 
@@ -50,6 +53,7 @@ pub struct SessionRecord {
     pub token_digest: String,
     pub member_id: String,
     pub proofs: Vec<Proof>,
+    pub scope: Scope,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -60,7 +64,37 @@ pub struct SessionRow {
     pub member: Member,
     pub organization: Organization,
     pub proofs: Vec<Proof>,
+    pub scope: Scope,
     pub expires_at: i64,
+}
+
+/// A pending invitation; the link token is stored only as its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub token_digest: String,
+    pub organization_id: String,
+    /// Normalized email of the invitee.
+    pub email: String,
+    pub role: Role,
+    /// The member who sent it.
+    pub invited_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A member joining through an invitation: their id and password hash;
+/// the organization, email and role come from the invitation.
+pub struct Joining {
+    pub member_id: String,
+    pub password_hash: SecretString,
+    pub now: i64,
+}
+
+/// A stored audit event with its place in the log, the cursor of pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub event: AuditEvent,
 }
 
 /// A pending login challenge.
@@ -142,7 +176,8 @@ pub trait AuthStore: Send + Sync {
     /// Ends one session; whether it existed.
     async fn delete_session(&self, digest: &str) -> Result<bool, StoreError>;
 
-    /// Ends a member's sessions but the one with digest `keep`; how many.
+    /// Ends a member's sessions but the one with digest `keep`, which is
+    /// kept only if of [`Scope::Full`]; how many.
     async fn delete_member_sessions(
         &self,
         member_id: &str,
@@ -195,4 +230,81 @@ pub trait AuthStore: Send + Sync {
     /// Deletes counters whose window and lockout both ended by `now`; how
     /// many.
     async fn prune_login_failures(&self, now: i64) -> Result<u64, StoreError>;
+
+    /// Changes an organization's plan; false when there is no such
+    /// organization.
+    async fn set_plan(&self, organization_id: &str, plan: &str) -> Result<bool, StoreError>;
+
+    /// Changes an organization's MFA policy; false when there is no such
+    /// organization.
+    async fn set_policy(
+        &self,
+        organization_id: &str,
+        policy: &MfaPolicy,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` members of an organization whose id sorts after
+    /// `after` (all when `None`), by id: oldest first, as ids are UUIDv7.
+    async fn list_members(
+        &self,
+        organization_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Member>, StoreError>;
+
+    /// Locks a member at `now` and ends their sessions and challenges, in
+    /// one transaction; false when they were already locked or unknown.
+    async fn lock_member(&self, member_id: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Unlocks a member; false when they were not locked.
+    async fn unlock_member(&self, member_id: &str) -> Result<bool, StoreError>;
+
+    /// Stores an invitation, replacing (and so voiding) any earlier one for
+    /// the same organization and email.
+    async fn put_invitation(&self, invitation: &InvitationRecord) -> Result<(), StoreError>;
+
+    /// The invitation with this digest, if it expires after `now`.
+    async fn live_invitation(
+        &self,
+        digest: &str,
+        now: i64,
+    ) -> Result<Option<InvitationRecord>, StoreError>;
+
+    /// Spends the live invitation with this digest and adds its invitee as
+    /// a member, in one transaction: `None` (and nothing changed) when the
+    /// invitation is gone or expired by `joining.now`, or when a concurrent
+    /// caller spent it first; [`StoreError::Conflict`] (and the invitation
+    /// kept) when the email became a member meanwhile.
+    async fn accept_invitation(
+        &self,
+        digest: &str,
+        joining: &Joining,
+    ) -> Result<Option<Member>, StoreError>;
+
+    /// Stores a one-time report token of a member.
+    async fn insert_report_token(
+        &self,
+        digest: &str,
+        member_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Spends a report token live at `now`; its member. Only the first of
+    /// concurrent callers gets it.
+    async fn take_report_token(&self, digest: &str, now: i64)
+    -> Result<Option<String>, StoreError>;
+
+    /// Appends an event to the audit log.
+    async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Up to `limit` events of an organization matching `filter`, newest
+    /// first, from before `before` (a row's `seq`) when given.
+    async fn list_audit_events(
+        &self,
+        organization_id: &str,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError>;
 }

@@ -1,18 +1,39 @@
-//! [`AuthStore`] on Postgres or SQLite through one sqlx `Any` pool.
+//! [`AuthStore`] on Postgres or SQLite through one sqlx `Any` pool. Races
+//! are left to the database: a spend is a `DELETE ... RETURNING` that only
+//! one caller's statement can hit, a change of state an `UPDATE` guarded by
+//! the state it leaves, judged by its affected-row count.
+//!
+//! - [`rows`]: column lists and decoding rows into records;
+//! - [`organizations`]: plans, policies, member listing and locking;
+//! - [`invitations`]: invitations and joining through them;
+//! - [`reports`]: one-time report tokens;
+//! - [`audit`]: the append-only audit log;
+//! - [`failures`]: password-failure counters.
 
+mod audit;
 mod failures;
+mod invitations;
+mod organizations;
+mod reports;
+mod rows;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::{AnyPool, Row, any::AnyRow, migrate::Migrator};
+use sqlx::{AnyPool, migrate::Migrator};
 
 use countersign_kit::db::Migrations;
 
-use super::{
-    AuthStore, ChallengeRecord, FailureCount, FailureKey, MemberRecord, SessionRecord, SessionRow,
-    StoreError,
+use self::rows::{
+    CHALLENGE_COLUMNS, MEMBER_COLUMNS, ORGANIZATION_COLUMNS, SESSION_QUERY, attempt_count,
+    challenge_record, join, member, member_record, organization, session_row, stored_policy,
 };
-use crate::domain::{FailureRule, Member, Method, Organization, Proof, Role};
+use super::{
+    AuditRow, AuthStore, ChallengeRecord, FailureCount, FailureKey, InvitationRecord, Joining,
+    MemberRecord, SessionRecord, SessionRow, StoreError,
+};
+use crate::domain::{
+    AuditEvent, AuditFilter, FailureRule, Member, Method, MfaPolicy, Organization, Proof, Scope,
+};
 
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -60,98 +81,33 @@ impl SqlStore {
     }
 }
 
-/// An attempt count as stored (INTEGER).
-fn attempt_count(count: u32) -> i32 {
-    i32::try_from(count).unwrap_or(i32::MAX)
+/// A lock time as stored: 0 means unlocked, so a lock at time 0 is kept
+/// as 1.
+fn locked_at(now: i64) -> i64 {
+    now.max(1)
 }
 
-const MEMBER_COLUMNS: &str = "id, organization_id, email, role, password_hash";
-
-const SESSION_QUERY: &str = "SELECT m.id, m.organization_id, m.email, m.role, \
-     o.name, o.plan, s.factors, s.expires_at \
-     FROM sessions s JOIN members m ON m.id = s.member_id \
-     JOIN organizations o ON o.id = m.organization_id \
-     WHERE s.token_digest = $1 AND s.expires_at > $2";
-
-const CHALLENGE_COLUMNS: &str =
-    "token_digest, member_id, methods, attempts, created_at, expires_at";
-
-fn role(text: &str) -> Result<Role, StoreError> {
-    Role::parse(text).ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown role {text:?}")))
-}
-
-fn join<T: Copy>(items: &[T], name: fn(T) -> &'static str) -> String {
-    items.iter().map(|i| name(*i)).collect::<Vec<_>>().join(",")
-}
-
-fn split<T>(text: &str, parse: fn(&str) -> Option<T>) -> Result<Vec<T>, StoreError> {
-    text.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| parse(s).ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown value {s:?}"))))
-        .collect()
-}
-
-fn member_record(row: &AnyRow) -> Result<MemberRecord, StoreError> {
-    Ok(MemberRecord {
-        member: Member {
-            id: row.try_get("id")?,
-            organization_id: row.try_get("organization_id")?,
-            email: row.try_get("email")?,
-            role: role(row.try_get("role")?)?,
-        },
-        password_hash: SecretString::from(row.try_get::<String, _>("password_hash")?),
-    })
-}
-
-fn session_row(row: &AnyRow) -> Result<SessionRow, StoreError> {
-    let organization_id: String = row.try_get(1)?;
-    Ok(SessionRow {
-        member: Member {
-            id: row.try_get(0)?,
-            organization_id: organization_id.clone(),
-            email: row.try_get(2)?,
-            role: role(row.try_get(3)?)?,
-        },
-        organization: Organization {
-            id: organization_id,
-            name: row.try_get(4)?,
-            plan: row.try_get(5)?,
-        },
-        proofs: split(row.try_get(6)?, Proof::parse)?,
-        expires_at: row.try_get(7)?,
-    })
-}
-
-fn challenge_record(row: &AnyRow) -> Result<ChallengeRecord, StoreError> {
-    let attempts: i32 = row.try_get("attempts")?;
-    Ok(ChallengeRecord {
-        token_digest: row.try_get("token_digest")?,
-        member_id: row.try_get("member_id")?,
-        methods: split(row.try_get("methods")?, Method::parse)?,
-        attempts: u32::try_from(attempts).unwrap_or(0),
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-    })
-}
-
-async fn insert_member_with<'e, E>(
+/// Adds a member with its hash, at `now`.
+async fn insert_member_row<'e, E>(
     exec: E,
-    record: &MemberRecord,
+    member: &Member,
+    password_hash: &SecretString,
     now: i64,
 ) -> Result<(), StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let m = &record.member;
     sqlx::query(
-        "INSERT INTO members (id, organization_id, email, role, password_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO members \
+         (id, organization_id, email, role, password_hash, locked_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(&m.id)
-    .bind(&m.organization_id)
-    .bind(&m.email)
-    .bind(m.role.as_str())
-    .bind(record.password_hash.expose_secret())
+    .bind(&member.id)
+    .bind(&member.organization_id)
+    .bind(&member.email)
+    .bind(member.role.as_str())
+    .bind(password_hash.expose_secret())
+    .bind(if member.locked { locked_at(now) } else { 0 })
     .bind(now)
     .execute(exec)
     .await?;
@@ -166,27 +122,32 @@ impl AuthStore for SqlStore {
         owner: &MemberRecord,
         now: i64,
     ) -> Result<(), StoreError> {
+        let (required, grace_until) = stored_policy(&organization.policy);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO organizations \
+             (id, name, plan, mfa_required, mfa_grace_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&organization.id)
         .bind(&organization.name)
         .bind(&organization.plan)
+        .bind(required)
+        .bind(grace_until)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        insert_member_with(&mut *tx, owner, now).await?;
+        insert_member_row(&mut *tx, &owner.member, &owner.password_hash, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn insert_member(&self, member: &MemberRecord, now: i64) -> Result<(), StoreError> {
-        insert_member_with(&self.pool, member, now).await
+        insert_member_row(&self.pool, &member.member, &member.password_hash, now).await
     }
 
     async fn member_by_email(&self, email: &str) -> Result<Option<MemberRecord>, StoreError> {
-        let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE email = $1");
+        let sql = format!("SELECT {MEMBER_COLUMNS}, password_hash FROM members WHERE email = $1");
         let row = sqlx::query(&sql)
             .bind(email)
             .fetch_optional(&self.pool)
@@ -200,36 +161,28 @@ impl AuthStore for SqlStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row
-            .as_ref()
-            .map(member_record)
-            .transpose()?
-            .map(|r| r.member))
+        row.as_ref().map(member).transpose()
     }
 
     async fn organization(&self, id: &str) -> Result<Option<Organization>, StoreError> {
-        let row = sqlx::query("SELECT id, name, plan FROM organizations WHERE id = $1")
+        let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1");
+        let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        let organization = |row: AnyRow| -> Result<Organization, StoreError> {
-            Ok(Organization {
-                id: row.try_get(0)?,
-                name: row.try_get(1)?,
-                plan: row.try_get(2)?,
-            })
-        };
-        row.map(organization).transpose()
+        row.as_ref().map(organization).transpose()
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_digest, member_id, factors, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions \
+             (token_digest, member_id, factors, scope, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&session.token_digest)
         .bind(&session.member_id)
         .bind(join(&session.proofs, Proof::as_str))
+        .bind(session.scope.as_str())
         .bind(session.created_at)
         .bind(session.expires_at)
         .execute(&self.pool)
@@ -256,11 +209,15 @@ impl AuthStore for SqlStore {
         member_id: &str,
         keep: Option<&str>,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE member_id = $1 AND token_digest <> $2")
-            .bind(member_id)
-            .bind(keep.unwrap_or(""))
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM sessions \
+             WHERE member_id = $1 AND (token_digest <> $2 OR scope <> $3)",
+        )
+        .bind(member_id)
+        .bind(keep.unwrap_or(""))
+        .bind(Scope::Full.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -337,5 +294,86 @@ impl AuthStore for SqlStore {
 
     async fn prune_login_failures(&self, now: i64) -> Result<u64, StoreError> {
         failures::prune(&self.pool, now).await
+    }
+
+    async fn set_plan(&self, organization_id: &str, plan: &str) -> Result<bool, StoreError> {
+        organizations::set_plan(&self.pool, organization_id, plan).await
+    }
+
+    async fn set_policy(
+        &self,
+        organization_id: &str,
+        policy: &MfaPolicy,
+    ) -> Result<bool, StoreError> {
+        organizations::set_policy(&self.pool, organization_id, policy).await
+    }
+
+    async fn list_members(
+        &self,
+        organization_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Member>, StoreError> {
+        organizations::list_members(&self.pool, organization_id, after, limit).await
+    }
+
+    async fn lock_member(&self, member_id: &str, now: i64) -> Result<bool, StoreError> {
+        organizations::lock_member(&self.pool, member_id, now).await
+    }
+
+    async fn unlock_member(&self, member_id: &str) -> Result<bool, StoreError> {
+        organizations::unlock_member(&self.pool, member_id).await
+    }
+
+    async fn put_invitation(&self, invitation: &InvitationRecord) -> Result<(), StoreError> {
+        invitations::put(&self.pool, invitation).await
+    }
+
+    async fn live_invitation(
+        &self,
+        digest: &str,
+        now: i64,
+    ) -> Result<Option<InvitationRecord>, StoreError> {
+        invitations::live(&self.pool, digest, now).await
+    }
+
+    async fn accept_invitation(
+        &self,
+        digest: &str,
+        joining: &Joining,
+    ) -> Result<Option<Member>, StoreError> {
+        invitations::accept(&self.pool, digest, joining).await
+    }
+
+    async fn insert_report_token(
+        &self,
+        digest: &str,
+        member_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        reports::insert(&self.pool, digest, member_id, now, expires_at).await
+    }
+
+    async fn take_report_token(
+        &self,
+        digest: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        reports::take(&self.pool, digest, now).await
+    }
+
+    async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        audit::append(&self.pool, event).await
+    }
+
+    async fn list_audit_events(
+        &self,
+        organization_id: &str,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        audit::list(&self.pool, organization_id, filter, before, limit).await
     }
 }

@@ -14,6 +14,8 @@ use crate::{ports::RemoteError, store::StoreError, totp::TotpError};
 pub enum SessionError {
     #[error("no well-formed bearer token")]
     MissingToken,
+    #[error("session may only enroll")]
+    EnrollmentOnly,
     #[error("session not validated")]
     Auth(#[from] RemoteError),
 }
@@ -132,6 +134,20 @@ pub enum ResealError {
 /// Why a member's factors could not be listed.
 #[derive(Debug, thiserror::Error)]
 pub enum FactorsError {
+    #[error("cannot read factors")]
+    Store(#[from] StoreError),
+}
+
+/// Why a member's factors could not be reset.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    #[error("cannot remove factors")]
+    Store(#[from] StoreError),
+}
+
+/// Why the factors of many members could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListFactorsError {
     #[error("cannot read factors")]
     Store(#[from] StoreError),
 }

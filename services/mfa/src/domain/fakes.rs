@@ -3,12 +3,15 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretBox};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 use totp_rs::Secret;
 
 use countersign_kit::{
@@ -18,12 +21,12 @@ use countersign_kit::{
 };
 use countersign_plans::Plans;
 
-use super::{Deps, Enrollment, Mfa, Settings};
+use super::{Deps, Enrollment, Mfa, Settings, VerifyError};
 use crate::{
     code::{Code, CodeKey},
-    model::{Caller, EmailAddress, MemberId, SessionToken},
-    ports::{Mailer, OutgoingEmail, RemoteError, Sessions, Template},
-    recovery::RecoveryCodes,
+    model::{Caller, EmailAddress, MemberId, Requester, SessionScope, SessionToken},
+    ports::{AuditRecord, Mailer, OutgoingEmail, RemoteError, Sessions, Template},
+    recovery::{RecoveryCode, RecoveryCodes},
     store::{FactorStore, LockoutPolicy, memory::MemoryCodeStore, sql},
     totp::{Authenticator, STEP_SECONDS},
 };
@@ -32,26 +35,65 @@ use crate::{
 pub const TOKEN: &str = "token-essential";
 /// The token of a member on the prime plan.
 pub const PRIME_TOKEN: &str = "token-prime";
+/// The token of the test member's session that may only enroll.
+pub const ENROLLMENT_TOKEN: &str = "token-enrollment";
 /// The test member.
 pub const MEMBER: &str = "member-1";
+/// The address every test request comes from.
+pub const ADDRESS: &str = "203.0.113.7";
+/// The report link the fake auth makes unless told otherwise.
+pub const REPORT_URL: &str = "https://countersign.test/report?token=report-secret";
 
-#[derive(Default)]
+/// A fake auth service: it knows three sessions of the test member, and
+/// keeps what it was asked to end and record.
 pub struct FakeSessions {
     pub ended: Mutex<Vec<(String, String)>>,
+    pub recorded: Mutex<Vec<AuditRecord>>,
+    /// The link `report_link` answers.
+    pub report_url: Mutex<Option<String>>,
+    /// Whether auth is unreachable for audit events and report links.
+    pub internal_down: AtomicBool,
+}
+
+impl Default for FakeSessions {
+    fn default() -> Self {
+        Self {
+            ended: Mutex::default(),
+            recorded: Mutex::default(),
+            report_url: Mutex::new(Some(REPORT_URL.to_string())),
+            internal_down: AtomicBool::new(false),
+        }
+    }
+}
+
+impl FakeSessions {
+    /// The audit events recorded so far.
+    pub fn audits(&self) -> Vec<AuditRecord> {
+        self.recorded.lock().unwrap().clone()
+    }
+
+    fn internal_reachable(&self) -> Result<(), RemoteError> {
+        if self.internal_down.load(Ordering::SeqCst) {
+            return Err(RemoteError::Unavailable("auth"));
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl Sessions for FakeSessions {
     async fn validate(&self, token: &SessionToken) -> Result<Caller, RemoteError> {
-        let plan = match token.expose() {
-            TOKEN => "essential",
-            PRIME_TOKEN => "prime",
+        let (plan, scope) = match token.expose() {
+            TOKEN => ("essential", SessionScope::Full),
+            PRIME_TOKEN => ("prime", SessionScope::Full),
+            ENROLLMENT_TOKEN => ("essential", SessionScope::Enrollment),
             _ => return Err(RemoteError::Unauthenticated("auth")),
         };
         Ok(Caller {
             member_id: MemberId::parse(MEMBER).unwrap(),
             email: EmailAddress::parse("ada@example.com").unwrap(),
             plan: plan.to_string(),
+            scope,
         })
     }
 
@@ -59,6 +101,18 @@ impl Sessions for FakeSessions {
         let ended = (member.as_str().to_string(), keep.expose().to_string());
         self.ended.lock().unwrap().push(ended);
         Ok(1)
+    }
+
+    async fn record_audit(&self, event: AuditRecord) -> Result<(), RemoteError> {
+        self.internal_reachable()?;
+        self.recorded.lock().unwrap().push(event);
+        Ok(())
+    }
+
+    async fn report_link(&self, _: &MemberId) -> Result<Option<SecretString>, RemoteError> {
+        self.internal_reachable()?;
+        let url = self.report_url.lock().unwrap().clone();
+        Ok(url.map(SecretString::from))
     }
 }
 
@@ -68,7 +122,7 @@ pub type Sent = (Template, String, HashMap<String, String>);
 #[derive(Default)]
 pub struct FakeMailer {
     pub sent: Mutex<Vec<Sent>>,
-    pub down: std::sync::atomic::AtomicBool,
+    pub down: AtomicBool,
 }
 
 impl FakeMailer {
@@ -80,7 +134,7 @@ impl FakeMailer {
 #[async_trait]
 impl Mailer for FakeMailer {
     async fn enqueue(&self, email: OutgoingEmail) -> Result<(), RemoteError> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.down.load(Ordering::SeqCst) {
             return Err(RemoteError::Unavailable("notification"));
         }
         let params = email
@@ -168,8 +222,12 @@ fn harness_built(factors: Arc<dyn FactorStore>, keys: KeyRing, settings: Setting
     }
 }
 
-pub fn token(text: &str) -> SessionToken {
-    SessionToken::parse(text).unwrap()
+/// A requester presenting `text` as its session token, from [`ADDRESS`].
+pub fn token(text: &str) -> Requester {
+    Requester {
+        token: SessionToken::parse(text).unwrap(),
+        address: Some(ADDRESS.to_string()),
+    }
 }
 
 pub fn member() -> MemberId {
@@ -209,4 +267,42 @@ impl Harness {
 /// The test member's email address.
 pub fn email() -> EmailAddress {
     EmailAddress::parse("ada@example.com").unwrap()
+}
+
+/// Fails unless the audit record shows none of `secrets`, in any field.
+pub fn assert_hides(record: &AuditRecord, secrets: &[String]) {
+    let shown = format!("{record:?}");
+    for secret in secrets {
+        assert!(!shown.contains(secret.as_str()), "{shown} shows a secret");
+    }
+}
+
+/// The codes as their member would type them back.
+pub fn typed(codes: &RecoveryCodes) -> Vec<RecoveryCode> {
+    let shown = codes.reveal();
+    let parsed = shown.iter().map(|c| RecoveryCode::parse(c.expose_secret()));
+    parsed.map(Result::unwrap).collect()
+}
+
+/// A harness whose member has MFA on, one step after enrolling: the
+/// enrollment and the recovery codes as typed.
+pub async fn recovery_enabled() -> (Harness, Enrollment, Vec<RecoveryCode>) {
+    let h = harness().await;
+    let (enrollment, codes) = h.enable_with_recovery().await;
+    h.next_step();
+    (h, enrollment, typed(&codes))
+}
+
+impl Harness {
+    /// Answers a challenge of the test member with a recovery code.
+    pub async fn use_code(&self, code: &RecoveryCode) -> Result<(), VerifyError> {
+        let (member, email) = (member(), email());
+        self.mfa.verify_recovery_code(&member, code, &email).await
+    }
+
+    /// The recovery codes the test member has left.
+    pub async fn codes_left(&self) -> u32 {
+        let status = self.mfa.status(&token(TOKEN)).await.unwrap();
+        status.recovery_codes_remaining
+    }
 }

@@ -4,7 +4,7 @@
 //! locked member is refused before the code is looked at; each attempt is
 //! counted as it begins, so racing attempts cannot outrun the threshold; a
 //! success clears the count; and the failure that reaches the threshold
-//! starts the lock and mails the member once.
+//! starts the lock, mails the member once and has auth record it.
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use super::{Locked, Mfa, SECURITY_TARGET, VerifyError};
 use crate::{
     model::{EmailAddress, MemberId},
-    ports::{OutgoingEmail, Template},
+    ports::{AuditKind, AuditOutcome, AuditRecord, OutgoingEmail, Template},
     store::{LockState, StoreError},
 };
 
@@ -37,6 +37,14 @@ impl Attempted for VerifyError {
     }
 }
 
+/// The member whose attempt is checked, where a lock notice goes, and
+/// where the attempt came from.
+struct Subject<'a> {
+    member: &'a MemberId,
+    email: &'a EmailAddress,
+    address: Option<&'a str>,
+}
+
 /// A wait of `ms` milliseconds, none if negative.
 pub(super) fn wait(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -45,19 +53,27 @@ pub(super) fn wait(ms: i64) -> Duration {
 impl Mfa {
     /// Runs `check`, the check of a code the member typed, under the
     /// lockout: a locked member gets `Locked` and `check` never runs.
-    /// `email` is where the notice goes if this attempt starts a lock.
+    /// `email` is where the notice goes if this attempt starts a lock, and
+    /// `address` where the attempt came from, when known, for its audit
+    /// event.
     pub(super) async fn guarded<T, E: Attempted>(
         &self,
         member: &MemberId,
         email: &EmailAddress,
+        address: Option<&str>,
         check: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
+        let subject = Subject {
+            member,
+            email,
+            address,
+        };
         let policy = &self.settings.lockout;
         let lockouts = &self.deps.lockouts;
         let begun = lockouts
             .begin_attempt(member, policy, self.now_ms())
             .await?;
-        self.refuse_if_locked(member, email, begun).await?;
+        self.refuse_if_locked(&subject, begun).await?;
         let outcome = check.await;
         match &outcome {
             Ok(_) => {
@@ -69,7 +85,7 @@ impl Mfa {
                 // The attempt is counted already; a store error here only
                 // delays the lock to the next attempt's start.
                 match lockouts.record_failure(member, policy, self.now_ms()).await {
-                    Ok(state) => self.refuse_if_locked(member, email, state).await?,
+                    Ok(state) => self.refuse_if_locked(&subject, state).await?,
                     Err(error) => {
                         tracing::warn!(member_id = member.as_str(), %error, "failure not recorded");
                     }
@@ -81,13 +97,13 @@ impl Mfa {
     }
 
     /// `Locked` with the time left unless `state` is open; a lock this
-    /// very call started is logged and mailed to the member.
+    /// very call started is logged, mailed to the member and recorded.
     async fn refuse_if_locked(
         &self,
-        member: &MemberId,
-        email: &EmailAddress,
+        subject: &Subject<'_>,
         state: LockState,
     ) -> Result<(), Locked> {
+        let member = subject.member;
         let until_ms = match state {
             LockState::Open => return Ok(()),
             LockState::Locked { until_ms } => {
@@ -98,7 +114,12 @@ impl Mfa {
             LockState::Started { until_ms } => {
                 tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
                     until_ms, "second factor locked after failed attempts");
-                self.notify(self.lock_notice(member, email)).await;
+                let record = AuditRecord::new(AuditKind::MfaLocked, member)
+                    .outcome(AuditOutcome::Failure)
+                    .from_address(subject.address)
+                    .with("locked_minutes", self.locked_minutes().to_string());
+                let notice = self.lock_notice(member, subject.email);
+                tokio::join!(self.notify(notice), self.audit(record));
                 until_ms
             }
         };
@@ -107,8 +128,12 @@ impl Mfa {
         })
     }
 
+    fn locked_minutes(&self) -> u64 {
+        self.settings.lockout.duration.as_secs().div_ceil(60)
+    }
+
     fn lock_notice(&self, member: &MemberId, email: &EmailAddress) -> OutgoingEmail {
-        let minutes = self.settings.lockout.duration.as_secs().div_ceil(60);
+        let minutes = self.locked_minutes();
         let to = email.clone();
         OutgoingEmail::new(Template::MfaLocked, to, member, self.now_ms(), "")
             .param("locked_minutes", SecretString::from(minutes.to_string()))
@@ -119,10 +144,15 @@ impl Mfa {
 mod tests {
     use super::super::{
         DisableError, Enrollment, Settings,
-        fakes::{Harness, TOKEN, email, harness, harness_with, member, token},
+        fakes::{ADDRESS, Harness, TOKEN, email, harness, harness_with, member, token},
     };
     use super::*;
     use crate::{code::Code, model::Method};
+
+    fn lock_events(h: &Harness) -> Vec<AuditRecord> {
+        let audits = h.sessions.audits().into_iter();
+        audits.filter(|r| r.kind == AuditKind::MfaLocked).collect()
+    }
 
     const MINUTE: Duration = Duration::from_secs(60);
 
@@ -267,5 +297,54 @@ mod tests {
         assert!(matches!(right, Err(DisableError::Locked(_))));
         assert!(h.mfa.status(&token(TOKEN)).await.unwrap().enabled);
         assert_eq!(lock_notices(&h).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn verify_records_lock_once_as_failure_with_its_minutes() {
+        let (h, enrollment) = enabled(|s| s.lockout.duration = 5 * MINUTE).await;
+        fail_totp(&h, &enrollment, 4).await;
+
+        let _ = verify(&h, Method::Totp, &wrong_totp(&h, &enrollment)).await;
+        let _ = verify(&h, Method::Totp, &wrong_totp(&h, &enrollment)).await;
+
+        let events = lock_events(&h);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let event = &events[0];
+        assert_eq!(
+            (event.outcome, event.client_address.as_deref()),
+            (AuditOutcome::Failure, None)
+        );
+        assert_eq!(event.member, member());
+        let detail: Vec<(&str, &str)> =
+            event.detail.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(detail, [("locked_minutes", "5")]);
+    }
+
+    #[tokio::test]
+    async fn disable_records_lock_from_requester_address() {
+        let (h, enrollment) = enabled(|_| {}).await;
+
+        for _ in 0..5 {
+            let _ = disable(&h, wrong_totp(&h, &enrollment)).await;
+        }
+
+        let events = lock_events(&h);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].client_address.as_deref(), Some(ADDRESS));
+    }
+
+    #[tokio::test]
+    async fn verify_locks_even_when_lock_cannot_be_recorded() {
+        let (h, enrollment) = enabled(|_| {}).await;
+        h.sessions
+            .internal_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        fail_totp(&h, &enrollment, 4).await;
+
+        let fifth = verify(&h, Method::Totp, &wrong_totp(&h, &enrollment)).await;
+
+        assert!(matches!(fifth, Err(VerifyError::Locked(_))));
+        assert_eq!(lock_notices(&h).len(), 1);
+        assert!(lock_events(&h).is_empty());
     }
 }

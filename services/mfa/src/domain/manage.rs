@@ -1,25 +1,25 @@
 //! What a signed-in member does with their own second factor: read the
-//! status, begin and confirm a TOTP enrollment, turn MFA off.
+//! status, begin and confirm a TOTP enrollment. Turning MFA off lives in
+//! [`super::disable`].
 //!
 //! A begun enrollment lives beside the active factor and never replaces it;
 //! only a confirmation consumes it, atomically, with its code's step
 //! recorded so that code cannot be used again, and with a fresh set of
-//! recovery codes stored in the same transaction. Turning MFA off removes
-//! the recovery codes with the factor.
+//! recovery codes stored in the same transaction. These are the calls a
+//! session of scope "enrollment" may make.
 
 use countersign_kit::clock::millis;
 use countersign_plans::Feature;
 
 use super::{
-    BeginError, ConfirmError, DisableError, Enrollment, Fault, Mfa, MfaStatus, SECURITY_TARGET,
-    StatusError,
+    BeginError, ConfirmError, Enrollment, Fault, Mfa, MfaStatus, SECURITY_TARGET, StatusError,
 };
 use crate::{
     code::Code,
-    model::{Caller, MemberId, Method, SessionToken},
-    ports::Template,
+    model::{MemberId, Method, Requester},
+    ports::{AuditKind, AuditRecord, Template},
     recovery::RecoveryCodes,
-    store::{Activation, StoreError, StoredEnrollment, StoredFactor},
+    store::{Activation, StoreError, StoredEnrollment},
     totp::Authenticator,
 };
 
@@ -27,8 +27,8 @@ impl Mfa {
     /// Whether the caller has MFA on, whether an enrollment waits, and how
     /// many recovery codes are left.
     #[tracing::instrument(skip_all)]
-    pub async fn status(&self, token: &SessionToken) -> Result<MfaStatus, StatusError> {
-        let caller = self.caller(token).await?;
+    pub async fn status(&self, requester: &Requester) -> Result<MfaStatus, StatusError> {
+        let caller = self.caller(requester).await?;
         let member = &caller.member_id;
         let (factors, recovery_codes_remaining) = self.methods(member).await?;
         let pending = self.deps.factors.enrollment(member, self.now_ms()).await?;
@@ -56,8 +56,8 @@ impl Mfa {
     /// Makes a new secret, pending until confirmed; a pending one from an
     /// earlier begin is replaced, an active factor refuses.
     #[tracing::instrument(skip_all)]
-    pub async fn begin_enrollment(&self, token: &SessionToken) -> Result<Enrollment, BeginError> {
-        let caller = self.caller(token).await?;
+    pub async fn begin_enrollment(&self, requester: &Requester) -> Result<Enrollment, BeginError> {
+        let caller = self.caller(requester).await?;
         let member = &caller.member_id;
         self.deps.plans.check(&caller.plan, Feature::Mfa)?;
         if self.deps.factors.factor(member).await?.is_some() {
@@ -91,18 +91,18 @@ impl Mfa {
     }
 
     /// Activates the pending secret with a code from it, with a fresh set
-    /// of recovery codes returned to be shown once, then mails a notice and
-    /// ends the caller's other sessions. Limitation: if the notice cannot
-    /// be enqueued or auth cannot end the other sessions, MFA stays on and
-    /// the failure is only logged, so those sessions live on until they
-    /// expire.
+    /// of recovery codes returned to be shown once, then mails a notice,
+    /// records the audit event and ends the caller's other sessions.
+    /// Limitation: if the notice cannot be enqueued, the event recorded or
+    /// the other sessions ended, MFA stays on and the failure is only
+    /// logged, so those sessions live on until they expire.
     #[tracing::instrument(skip_all)]
     pub async fn confirm_enrollment(
         &self,
-        token: &SessionToken,
+        requester: &Requester,
         code: &Code,
     ) -> Result<RecoveryCodes, ConfirmError> {
-        let caller = self.caller(token).await?;
+        let caller = self.caller(requester).await?;
         let member = &caller.member_id;
         if self.deps.factors.factor(member).await?.is_some() {
             return Err(ConfirmError::AlreadyOn);
@@ -129,49 +129,15 @@ impl Mfa {
         }
         tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "mfa enabled");
         let notice = self.notice(Template::MfaEnabled, &caller);
-        let sessions = self.deps.sessions.end_others(member, token);
-        let ((), ended) = tokio::join!(self.notify(notice), sessions);
+        let record = AuditRecord::new(AuditKind::MfaEnabled, member)
+            .from_address(requester.address.as_deref())
+            .with("factor", Method::Totp.name());
+        let sessions = self.deps.sessions.end_others(member, &requester.token);
+        let ((), (), ended) = tokio::join!(self.notify(notice), self.audit(record), sessions);
         if let Err(error) = ended {
             tracing::warn!(member_id = member.as_str(), %error, "other sessions not ended");
         }
         Ok(recovery)
-    }
-
-    /// Turns MFA off with a current code from the authenticator; the
-    /// recovery codes go with the factor. The code is checked under the
-    /// lockout: a wrong or reused one counts as a failed attempt.
-    #[tracing::instrument(skip_all)]
-    pub async fn disable(&self, token: &SessionToken, code: &Code) -> Result<(), DisableError> {
-        let caller = self.caller(token).await?;
-        let member = &caller.member_id;
-        let factor = self.deps.factors.factor(member).await?;
-        let factor = factor.ok_or(DisableError::NotOn)?;
-        let removal = self.remove_factor(&caller, &factor, code);
-        self.guarded(member, &caller.email, removal).await?;
-        tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "mfa disabled");
-        self.notify(self.notice(Template::MfaDisabled, &caller))
-            .await;
-        Ok(())
-    }
-
-    /// Removes `factor` if `code` is a fresh code of it.
-    async fn remove_factor(
-        &self,
-        caller: &Caller,
-        factor: &StoredFactor,
-        code: &Code,
-    ) -> Result<(), DisableError> {
-        let member = &caller.member_id;
-        let totp = self.authenticator(member, caller.email.as_str(), &factor.sealed)?;
-        let Some(step) = self.matching_step(&totp, code) else {
-            tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "disable code refused");
-            return Err(DisableError::WrongCode);
-        };
-        if !self.deps.factors.remove_factor(member, step).await? {
-            tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "disable code reused");
-            return Err(DisableError::CodeReused);
-        }
-        Ok(())
     }
 }
 
@@ -196,10 +162,13 @@ mod tests {
 
     use super::super::{
         SessionError,
-        fakes::{MEMBER, PRIME_TOKEN, TOKEN, harness, member, token},
+        fakes::{
+            ADDRESS, ENROLLMENT_TOKEN, MEMBER, PRIME_TOKEN, TOKEN, assert_hides, harness, member,
+            token,
+        },
     };
     use super::*;
-    use crate::ports::RemoteError;
+    use crate::ports::{AuditOutcome, RemoteError};
 
     #[tokio::test]
     async fn status_is_off_when_nothing_enrolled() {
@@ -350,53 +319,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn disable_refuses_when_mfa_is_off() {
+    async fn confirm_enrollment_records_mfa_enabled_without_secrets() {
         let h = harness().await;
+        let enrollment = h.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+        let code = h.code(&enrollment, 0);
 
-        let result = h
-            .mfa
-            .disable(&token(TOKEN), &Code::parse("123456").unwrap())
-            .await;
+        let recovery = h.mfa.confirm_enrollment(&token(TOKEN), &code).await;
 
-        assert!(matches!(result, Err(DisableError::NotOn)));
+        let audits = h.sessions.audits();
+        assert_eq!(audits.len(), 1);
+        let record = &audits[0];
+        assert_eq!(
+            (record.kind, record.outcome),
+            (AuditKind::MfaEnabled, AuditOutcome::Success)
+        );
+        assert_eq!(record.member, member());
+        assert_eq!(record.client_address.as_deref(), Some(ADDRESS));
+        assert_eq!(
+            record.detail.get("factor").map(String::as_str),
+            Some("totp")
+        );
+        let mut secrets = vec![
+            enrollment.secret.expose_secret().to_string(),
+            code.reveal().expose_secret().to_string(),
+            TOKEN.to_string(),
+        ];
+        let shown = recovery.unwrap().reveal();
+        secrets.extend(shown.iter().map(|c| c.expose_secret().to_string()));
+        assert_hides(record, &secrets);
     }
 
     #[tokio::test]
-    async fn disable_refuses_code_already_used_to_confirm() {
+    async fn confirm_enrollment_stands_when_audit_event_cannot_be_recorded() {
         let h = harness().await;
-        let enrollment = h.enable().await;
+        h.sessions.internal_down.store(true, Ordering::SeqCst);
 
-        let result = h.mfa.disable(&token(TOKEN), &h.code(&enrollment, 0)).await;
+        h.enable().await;
 
-        assert!(matches!(result, Err(DisableError::CodeReused)));
         assert!(h.mfa.status(&token(TOKEN)).await.unwrap().enabled);
+        assert!(h.sessions.audits().is_empty());
+        assert_eq!(h.mailer.templates(), vec![Template::MfaEnabled]);
+        assert_eq!(h.sessions.ended.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]
-    async fn disable_removes_factor_with_fresh_code_and_notifies() {
+    async fn enrollment_session_may_read_status_and_enroll() {
         let h = harness().await;
-        let enrollment = h.enable().await;
-        h.next_step();
+        let requester = token(ENROLLMENT_TOKEN);
 
-        h.mfa
-            .disable(&token(TOKEN), &h.code(&enrollment, 0))
-            .await
-            .unwrap();
+        let enrollment = h.mfa.begin_enrollment(&requester).await.unwrap();
+        let code = h.code(&enrollment, 0);
+        let confirmed = h.mfa.confirm_enrollment(&requester, &code).await;
 
-        assert!(!h.mfa.status(&token(TOKEN)).await.unwrap().enabled);
-        assert_eq!(h.mfa.factors(&member()).await.unwrap(), vec![]);
-        let templates = h.mailer.templates();
-        assert_eq!(templates, vec![Template::MfaEnabled, Template::MfaDisabled]);
-    }
-
-    #[tokio::test]
-    async fn disable_refuses_wrong_code() {
-        let h = harness().await;
-        let enrollment = h.enable().await;
-        h.next_step();
-
-        let result = h.mfa.disable(&token(TOKEN), &h.code(&enrollment, 3)).await;
-
-        assert!(matches!(result, Err(DisableError::WrongCode)));
+        assert!(confirmed.is_ok());
+        assert!(h.mfa.status(&requester).await.unwrap().enabled);
     }
 }

@@ -1,14 +1,22 @@
 //! The mfa domain: enrolling, checking and removing second factors. It
 //! knows nothing of gRPC; storage and the other services come in as traits.
 //!
-//! - [`manage`]: what a signed-in member does (status, enroll, disable);
-//! - [`verify`]: what the auth service asks (factors, verify);
+//! - [`manage`]: what a signed-in member does (status, enroll), and
+//!   [`disable`]: turning MFA off;
+//! - [`verify`]: what the auth service asks during a login (factors,
+//!   verify), and [`admin`]: what it asks for an admin (reset a member,
+//!   list many members' factors);
 //! - [`email_code`]: sending emailed codes and checking them;
 //! - [`lockout`]: the lock after failed attempts that every code check
 //!   goes through;
-//! - [`recovery`]: using and regenerating recovery codes;
+//! - [`recovery`]: using recovery codes, and [`regenerate`]: trading
+//!   them for a new set;
 //! - [`rekey`]: re-sealing secrets under the newest encryption key;
 //! - [`errors`]: one error enum per operation.
+//!
+//! After a security action the domain mails the member a notice and has
+//! auth record an audit event, both best effort: the action stands if
+//! either fails, and the failure is logged.
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,20 +30,24 @@ use countersign_plans::Plans;
 
 use crate::{
     code::{Code, CodeKey},
-    model::{Caller, MemberId, Method, SessionToken},
-    ports::{Mailer, OutgoingEmail, Sessions, Template},
+    model::{Caller, MemberId, Method, Requester, SessionScope},
+    ports::{AuditRecord, Mailer, OutgoingEmail, Sessions, Template},
     store::{CodeStore, FactorStore, LockoutPolicy, LockoutStore},
     totp::Authenticator,
 };
 
+mod admin;
+mod disable;
 mod email_code;
 pub mod errors;
 mod lockout;
 mod manage;
 mod recovery;
+mod regenerate;
 mod rekey;
 mod verify;
 
+pub use admin::{MAX_LISTED_MEMBERS, MemberFactors};
 pub use errors::*;
 pub use rekey::{RESEAL_BATCH, Resealed};
 
@@ -134,8 +146,22 @@ impl Mfa {
         self.deps.clock.now_ms()
     }
 
-    async fn caller(&self, token: &SessionToken) -> Result<Caller, SessionError> {
-        Ok(self.deps.sessions.validate(token).await?)
+    /// The member whose session the requester presents, whatever its
+    /// scope.
+    async fn caller(&self, requester: &Requester) -> Result<Caller, SessionError> {
+        Ok(self.deps.sessions.validate(&requester.token).await?)
+    }
+
+    /// The member whose session the requester presents, refused when the
+    /// session may only enroll.
+    async fn full_caller(&self, requester: &Requester) -> Result<Caller, SessionError> {
+        let caller = self.caller(requester).await?;
+        if caller.scope == SessionScope::Enrollment {
+            tracing::info!(target: SECURITY_TARGET, member_id = caller.member_id.as_str(),
+                "enrollment session refused beyond enrolling");
+            return Err(SessionError::EnrollmentOnly);
+        }
+        Ok(caller)
     }
 
     /// The authenticator of a sealed secret.
@@ -167,6 +193,33 @@ impl Mfa {
         if let Err(error) = self.deps.mailer.enqueue(email).await {
             tracing::warn!(?template, %error, "security notice not enqueued");
         }
+    }
+
+    /// Has auth record an audit event of an action that stands whatever
+    /// happens to the record: a failure is logged, not returned.
+    async fn audit(&self, record: AuditRecord) {
+        let kind = record.kind.name();
+        if let Err(error) = self.deps.sessions.record_audit(record).await {
+            tracing::warn!(kind, %error, "audit event not recorded");
+        }
+    }
+
+    /// A "this wasn't me" link for a notice to `member`, if auth makes one;
+    /// the notice goes without it when auth cannot.
+    async fn report_url(&self, member: &MemberId) -> Option<SecretString> {
+        match self.deps.sessions.report_link(member).await {
+            Ok(url) => url,
+            Err(error) => {
+                tracing::warn!(member_id = member.as_str(), %error, "report link not made");
+                None
+            }
+        }
+    }
+
+    /// Mails `notice` with a "this wasn't me" link when auth makes one.
+    async fn notify_reportable(&self, member: &MemberId, notice: OutgoingEmail) {
+        let url = self.report_url(member).await;
+        self.notify(notice.param_if("report_url", url)).await;
     }
 
     fn notice(&self, template: Template, caller: &Caller) -> OutgoingEmail {

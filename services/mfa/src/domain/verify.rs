@@ -38,7 +38,8 @@ impl Mfa {
             let factor = self.deps.factors.factor(member).await?;
             let factor = factor.ok_or(VerifyError::NoFactor)?;
             let check = self.check_code(member, method, &factor, code);
-            self.guarded(member, email, check).await
+            // Auth asks on the member's behalf and forwards no address.
+            self.guarded(member, email, None, check).await
         };
         logged(member, method, verdict.await)
     }

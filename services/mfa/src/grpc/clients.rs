@@ -3,11 +3,13 @@
 //! order, and every call has the deadline set by `kit::grpc::channel`.
 
 use async_trait::async_trait;
+use secrecy::SecretString;
 use tonic::{Code, Status, transport::Channel};
 
 use countersign_proto::{
     auth::v1::{
-        EndSessionsRequest, ValidateSessionRequest, ValidateSessionResponse,
+        CreateReportLinkRequest, EndSessionsRequest, RecordAuditEventRequest,
+        ValidateSessionRequest, ValidateSessionResponse,
         auth_internal_service_client::AuthInternalServiceClient,
         auth_service_client::AuthServiceClient,
     },
@@ -17,8 +19,8 @@ use countersign_proto::{
 };
 
 use crate::{
-    model::{Caller, EmailAddress, MemberId, SessionToken},
-    ports::{Mailer, OutgoingEmail, RemoteError, Sessions, Template},
+    model::{Caller, EmailAddress, MemberId, SessionScope, SessionToken},
+    ports::{AuditRecord, Mailer, OutgoingEmail, RemoteError, Sessions, Template},
 };
 
 const AUTH: &str = "auth";
@@ -63,6 +65,16 @@ fn bad_reply(why: &str) -> RemoteError {
     }
 }
 
+/// The scope of a session as auth names it; an auth that predates scopes
+/// sends none, and its sessions are full.
+fn scope(name: &str) -> Result<SessionScope, RemoteError> {
+    match name {
+        "full" | "" => Ok(SessionScope::Full),
+        "enrollment" => Ok(SessionScope::Enrollment),
+        _ => Err(bad_reply("unknown session scope")),
+    }
+}
+
 fn caller(reply: ValidateSessionResponse) -> Result<Caller, RemoteError> {
     let member = reply.member.ok_or_else(|| bad_reply("no member"))?;
     let organization = reply
@@ -72,7 +84,21 @@ fn caller(reply: ValidateSessionResponse) -> Result<Caller, RemoteError> {
         member_id: MemberId::parse(&member.id).map_err(|_| bad_reply("bad member id"))?,
         email: EmailAddress::parse(&member.email).map_err(|_| bad_reply("bad email"))?,
         plan: organization.plan,
+        scope: scope(&reply.scope)?,
     })
+}
+
+fn audit_request(event: AuditRecord) -> RecordAuditEventRequest {
+    let detail = event.detail.into_iter();
+    RecordAuditEventRequest {
+        member_id: event.member.as_str().to_string(),
+        kind: event.kind.name().to_string(),
+        outcome: event.outcome.name().to_string(),
+        client_address: event.client_address.unwrap_or_default(),
+        detail: detail
+            .map(|(name, value)| (name.to_string(), value))
+            .collect(),
+    }
 }
 
 #[async_trait]
@@ -80,6 +106,7 @@ impl Sessions for GrpcSessions {
     async fn validate(&self, token: &SessionToken) -> Result<Caller, RemoteError> {
         let request = ValidateSessionRequest {
             token: token.expose().to_string(),
+            accept_enrollment_scope: true,
         };
         let reply = self
             .sessions
@@ -102,6 +129,29 @@ impl Sessions for GrpcSessions {
             .await
             .map_err(|s| remote_error(AUTH, &s))?;
         Ok(reply.into_inner().ended_count)
+    }
+
+    async fn record_audit(&self, event: AuditRecord) -> Result<(), RemoteError> {
+        self.internal
+            .clone()
+            .record_audit_event(audit_request(event))
+            .await
+            .map_err(|s| remote_error(AUTH, &s))?;
+        Ok(())
+    }
+
+    async fn report_link(&self, member: &MemberId) -> Result<Option<SecretString>, RemoteError> {
+        let request = CreateReportLinkRequest {
+            member_id: member.as_str().to_string(),
+        };
+        let reply = self
+            .internal
+            .clone()
+            .create_report_link(request)
+            .await
+            .map_err(|s| remote_error(AUTH, &s))?;
+        let url = reply.into_inner().url;
+        Ok((!url.is_empty()).then(|| SecretString::from(url)))
     }
 }
 
@@ -157,6 +207,7 @@ mod tests {
     use countersign_proto::auth::v1::{Member, Organization};
 
     use super::*;
+    use crate::ports::{AuditKind, AuditOutcome};
 
     #[test]
     fn remote_error_sorts_codes() {
@@ -209,5 +260,30 @@ mod tests {
             (caller.member_id.as_str(), caller.plan.as_str()),
             ("m1", "essential")
         );
+        assert_eq!(caller.scope, SessionScope::Full);
+    }
+
+    #[test]
+    fn scope_reads_enrollment_and_refuses_unknown_names() {
+        assert_eq!(scope("enrollment").unwrap(), SessionScope::Enrollment);
+        assert_eq!(scope("full").unwrap(), SessionScope::Full);
+        assert!(matches!(scope("admin"), Err(RemoteError::Failed { .. })));
+    }
+
+    #[test]
+    fn audit_request_carries_names_address_and_detail() {
+        let member = MemberId::parse("m1").unwrap();
+        let event = AuditRecord::new(AuditKind::MfaLocked, &member)
+            .outcome(AuditOutcome::Failure)
+            .with("locked_minutes", "15");
+
+        let request = audit_request(event);
+
+        assert_eq!(
+            (request.kind.as_str(), request.outcome.as_str()),
+            ("mfa_locked", "failure")
+        );
+        assert_eq!(request.client_address, "");
+        assert_eq!(request.detail["locked_minutes"], "15");
     }
 }

@@ -2,17 +2,22 @@
 //! fails here as INVALID_ARGUMENT naming its field.
 
 use secrecy::ExposeSecret;
-use tonic::{Status, metadata::MetadataMap};
+use tonic::{Request, Status, metadata::MetadataMap};
 
-use countersign_kit::{clock::timestamp, grpc::bearer, status::invalid_argument};
+use countersign_kit::{
+    clock::timestamp,
+    grpc::{bearer, client_address},
+    status::invalid_argument,
+};
 use countersign_proto::mfa::v1::{
-    BeginEnrollmentResponse, GetStatusResponse, SendEmailCodeRequest, VerifyFactorRequest,
+    BeginEnrollmentResponse, GetStatusResponse, ListFactorsRequest, ListFactorsResponse,
+    MemberFactors as WireMemberFactors, SendEmailCodeRequest, VerifyFactorRequest,
 };
 
 use crate::{
     code::Code,
-    domain::{Enrollment, MfaStatus, SessionError},
-    model::{EmailAddress, MemberId, Method, SessionToken},
+    domain::{Enrollment, MAX_LISTED_MEMBERS, MemberFactors, MfaStatus, SessionError},
+    model::{EmailAddress, MemberId, Method, Requester, SessionToken},
     recovery::{RecoveryCode, RecoveryCodes},
 };
 
@@ -21,6 +26,15 @@ pub fn session_token(metadata: &MetadataMap) -> Result<SessionToken, SessionErro
     bearer(metadata)
         .and_then(SessionToken::parse)
         .ok_or(SessionError::MissingToken)
+}
+
+/// Who asks a user-facing call: its bearer token and the end user's
+/// address.
+pub fn requester<T>(request: &Request<T>) -> Result<Requester, SessionError> {
+    Ok(Requester {
+        token: session_token(request.metadata())?,
+        address: client_address(request),
+    })
 }
 
 /// The normalized code of field `code`.
@@ -92,6 +106,33 @@ impl TryFrom<SendEmailCodeRequest> for SendCodeInput {
             member: member_id(&request.member_id)?,
             email: email(&request.email)?,
         })
+    }
+}
+
+/// The members of field `member_ids`: at most [`MAX_LISTED_MEMBERS`],
+/// each well-formed. The description names the position of a bad id,
+/// never the id.
+pub fn member_ids(request: &ListFactorsRequest) -> Result<Vec<MemberId>, Status> {
+    let ids = &request.member_ids;
+    if ids.len() > MAX_LISTED_MEMBERS {
+        let why = format!("must hold at most {MAX_LISTED_MEMBERS} ids");
+        return Err(invalid_argument("member_ids", &why));
+    }
+    let parsed = ids.iter().enumerate().map(|(index, id)| {
+        MemberId::parse(id)
+            .map_err(|e| invalid_argument("member_ids", &format!("entry {index} {e}")))
+    });
+    parsed.collect()
+}
+
+/// The ListFactors reply, one entry per member asked about.
+pub fn listed_factors(listed: Vec<MemberFactors>) -> ListFactorsResponse {
+    let members = listed.into_iter().map(|m| WireMemberFactors {
+        member_id: m.member.as_str().to_string(),
+        factors: method_names(&m.methods),
+    });
+    ListFactorsResponse {
+        members: members.collect(),
     }
 }
 
@@ -213,5 +254,43 @@ mod tests {
             MetadataValue::from_static("Bearer abc_123"),
         );
         assert_eq!(session_token(&metadata).unwrap().expose(), "abc_123");
+    }
+
+    fn list(ids: Vec<String>) -> Result<Vec<MemberId>, Status> {
+        member_ids(&ListFactorsRequest { member_ids: ids })
+    }
+
+    #[test]
+    fn member_ids_accepts_up_to_the_limit_in_order() {
+        let ids: Vec<String> = (0..MAX_LISTED_MEMBERS).map(|i| format!("m{i}")).collect();
+
+        let parsed = list(ids).unwrap();
+
+        assert_eq!(parsed.len(), MAX_LISTED_MEMBERS);
+        assert_eq!((parsed[0].as_str(), parsed[499].as_str()), ("m0", "m499"));
+        assert!(list(Vec::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn member_ids_names_field_when_list_is_too_long() {
+        let ids = vec!["m1".to_string(); MAX_LISTED_MEMBERS + 1];
+
+        let status = list(ids).unwrap_err();
+
+        assert_eq!(status.code(), StatusCode::InvalidArgument);
+        assert_eq!(violated_field(&status), "member_ids");
+    }
+
+    #[test]
+    fn member_ids_names_field_and_position_not_id_when_an_id_is_malformed() {
+        let hostile = ["", "a b", "é", "x\u{0}y", &"a".repeat(129)].map(String::from);
+        for bad in hostile {
+            let status = list(vec!["m1".into(), bad.clone()]).unwrap_err();
+
+            let (field, description) = countersign_kit::status::field_violation(&status).unwrap();
+            assert_eq!(field, "member_ids", "id {bad:?}");
+            assert!(description.starts_with("entry 1 "), "{description}");
+            assert!(bad.is_empty() || !status.message().contains(&bad));
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! MfaInternalService: what the auth service asks during a login. It is
-//! unauthenticated at the gRPC level; deployments keep it internal with
-//! NetworkPolicies and gateway routes.
+//! MfaInternalService: what the auth service asks during a login, and on
+//! an admin's behalf (resetting a member, listing many members' factors).
+//! It is unauthenticated at the gRPC level; deployments keep it internal
+//! with NetworkPolicies and gateway routes.
 
 use std::sync::Arc;
 
@@ -8,11 +9,14 @@ use tonic::{Request, Response, Status};
 
 use countersign_kit::clock::timestamp;
 use countersign_proto::mfa::v1::{
-    GetFactorsRequest, GetFactorsResponse, SendEmailCodeRequest, SendEmailCodeResponse,
+    GetFactorsRequest, GetFactorsResponse, ListFactorsRequest, ListFactorsResponse,
+    ResetFactorsRequest, ResetFactorsResponse, SendEmailCodeRequest, SendEmailCodeResponse,
     VerifyFactorRequest, VerifyFactorResponse, mfa_internal_service_server::MfaInternalService,
 };
 
-use super::convert::{Answer, SendCodeInput, VerifyInput, member_id, method_names};
+use super::convert::{
+    Answer, SendCodeInput, VerifyInput, listed_factors, member_id, member_ids, method_names,
+};
 use crate::domain::Mfa;
 
 /// The internal gRPC service.
@@ -76,5 +80,31 @@ impl MfaInternalService for InternalApi {
         Ok(Response::new(SendEmailCodeResponse {
             expire_time: Some(timestamp(expires_at_ms)),
         }))
+    }
+
+    async fn reset_factors(
+        &self,
+        request: Request<ResetFactorsRequest>,
+    ) -> Result<Response<ResetFactorsResponse>, Status> {
+        let message = request.into_inner();
+
+        let member = member_id(&message.member_id)?;
+
+        let had_factor = self.mfa.reset_factors(&member).await?;
+
+        Ok(Response::new(ResetFactorsResponse { had_factor }))
+    }
+
+    async fn list_factors(
+        &self,
+        request: Request<ListFactorsRequest>,
+    ) -> Result<Response<ListFactorsResponse>, Status> {
+        let message = request.into_inner();
+
+        let members = member_ids(&message)?;
+
+        let listed = self.mfa.list_factors(&members).await?;
+
+        Ok(Response::new(listed_factors(listed)))
     }
 }

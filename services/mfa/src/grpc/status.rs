@@ -3,7 +3,8 @@
 //! unreachable storage or services leave as UNAVAILABLE; our own faults are
 //! logged once here and leave as "internal error". A locked second factor
 //! and a paced code send leave as RESOURCE_EXHAUSTED with the wait as
-//! `RetryInfo`.
+//! `RetryInfo`; a session that may only enroll, used for more, leaves as
+//! PERMISSION_DENIED.
 
 use tonic::Status;
 
@@ -11,8 +12,8 @@ use countersign_kit::status::{internal, resource_exhausted, unavailable};
 
 use crate::{
     domain::{
-        BeginError, ConfirmError, DisableError, FactorsError, Locked, RegenerateError,
-        SendCodeError, SessionError, StatusError, VerifyError,
+        BeginError, ConfirmError, DisableError, FactorsError, ListFactorsError, Locked,
+        RegenerateError, ResetError, SendCodeError, SessionError, StatusError, VerifyError,
     },
     ports::RemoteError,
     store::StoreError,
@@ -36,6 +37,9 @@ pub const LOCKED: &str = "too many failed attempts, try again later";
 pub const RESEND_TOO_SOON: &str = "a code was sent moments ago, try again later";
 /// RESOURCE_EXHAUSTED message of SendEmailCode past the hourly quota.
 pub const SEND_QUOTA_SPENT: &str = "too many codes sent, try again later";
+/// PERMISSION_DENIED message when a session that may only enroll asks for
+/// more.
+pub const ENROLLMENT_ONLY: &str = "this session may only enroll an authenticator";
 /// FAILED_PRECONDITION message when MFA is on already.
 pub const ALREADY_ON: &str = "MFA is already on";
 /// FAILED_PRECONDITION message when MFA is off.
@@ -48,6 +52,7 @@ fn session(error: SessionError, denied: &'static str) -> Status {
         SessionError::MissingToken | SessionError::Auth(RemoteError::Unauthenticated(_)) => {
             Status::unauthenticated(denied)
         }
+        SessionError::EnrollmentOnly => Status::permission_denied(ENROLLMENT_ONLY),
         SessionError::Auth(remote) => remote_status(remote),
     }
 }
@@ -135,6 +140,22 @@ impl From<FactorsError> for Status {
     fn from(error: FactorsError) -> Self {
         match error {
             FactorsError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<ResetError> for Status {
+    fn from(error: ResetError) -> Self {
+        match error {
+            ResetError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<ListFactorsError> for Status {
+    fn from(error: ListFactorsError) -> Self {
+        match error {
+            ListFactorsError::Store(e) => store(e),
         }
     }
 }
@@ -281,6 +302,32 @@ mod tests {
         assert_eq!(
             Status::from(ConfirmError::NotBegun).code(),
             Code::FailedPrecondition
+        );
+    }
+
+    #[test]
+    fn enrollment_session_used_beyond_enrolling_gives_permission_denied() {
+        let statuses = [
+            Status::from(DisableError::Session(SessionError::EnrollmentOnly)),
+            Status::from(RegenerateError::Session(SessionError::EnrollmentOnly)),
+        ];
+
+        for status in statuses {
+            assert_eq!(status.code(), Code::PermissionDenied);
+            assert_eq!(status.message(), ENROLLMENT_ONLY);
+        }
+    }
+
+    #[test]
+    fn admin_calls_give_unavailable_when_storage_is_unreachable() {
+        let io = || Box::new(std::io::Error::other("down"));
+
+        let reset = Status::from(ResetError::Store(StoreError::Unavailable(io())));
+        let list = Status::from(ListFactorsError::Store(StoreError::Unavailable(io())));
+
+        assert_eq!(
+            (reset.code(), list.code()),
+            (Code::Unavailable, Code::Unavailable)
         );
     }
 }

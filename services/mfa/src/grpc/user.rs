@@ -1,6 +1,7 @@
 //! MfaService: a signed-in member manages their own second factor and its
 //! recovery codes. Every call names its session as `authorization: Bearer`
-//! metadata, which the domain has the auth service validate.
+//! metadata, which the domain has the auth service validate, and may carry
+//! the end user's address as `x-forwarded-for`, for the audit log.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use countersign_proto::mfa::v1::{
     mfa_service_server::MfaService,
 };
 
-use super::convert::{code, recovery_codes, session_token};
+use super::convert::{code, recovery_codes, requester};
 use crate::domain::{BeginError, ConfirmError, DisableError, Mfa, RegenerateError, StatusError};
 
 /// The user-facing gRPC service.
@@ -34,11 +35,9 @@ impl MfaService for UserApi {
         &self,
         request: Request<GetStatusRequest>,
     ) -> Result<Response<GetStatusResponse>, Status> {
-        let metadata = request.metadata();
+        let requester = requester(&request).map_err(StatusError::from)?;
 
-        let token = session_token(metadata).map_err(StatusError::from)?;
-
-        let status = self.mfa.status(&token).await?;
+        let status = self.mfa.status(&requester).await?;
 
         Ok(Response::new(status.into()))
     }
@@ -47,11 +46,9 @@ impl MfaService for UserApi {
         &self,
         request: Request<BeginEnrollmentRequest>,
     ) -> Result<Response<BeginEnrollmentResponse>, Status> {
-        let metadata = request.metadata();
+        let requester = requester(&request).map_err(BeginError::from)?;
 
-        let token = session_token(metadata).map_err(BeginError::from)?;
-
-        let enrollment = self.mfa.begin_enrollment(&token).await?;
+        let enrollment = self.mfa.begin_enrollment(&requester).await?;
 
         Ok(Response::new(enrollment.into()))
     }
@@ -60,12 +57,12 @@ impl MfaService for UserApi {
         &self,
         request: Request<ConfirmEnrollmentRequest>,
     ) -> Result<Response<ConfirmEnrollmentResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
+        let message = request.get_ref();
 
-        let token = session_token(&metadata).map_err(ConfirmError::from)?;
+        let requester = requester(&request).map_err(ConfirmError::from)?;
         let code = code(&message.code)?;
 
-        let recovery = self.mfa.confirm_enrollment(&token, &code).await?;
+        let recovery = self.mfa.confirm_enrollment(&requester, &code).await?;
 
         Ok(Response::new(ConfirmEnrollmentResponse {
             recovery_codes: recovery_codes(&recovery),
@@ -76,12 +73,12 @@ impl MfaService for UserApi {
         &self,
         request: Request<DisableRequest>,
     ) -> Result<Response<DisableResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
+        let message = request.get_ref();
 
-        let token = session_token(&metadata).map_err(DisableError::from)?;
+        let requester = requester(&request).map_err(DisableError::from)?;
         let code = code(&message.code)?;
 
-        self.mfa.disable(&token, &code).await?;
+        self.mfa.disable(&requester, &code).await?;
 
         Ok(Response::new(DisableResponse {}))
     }
@@ -90,12 +87,15 @@ impl MfaService for UserApi {
         &self,
         request: Request<RegenerateRecoveryCodesRequest>,
     ) -> Result<Response<RegenerateRecoveryCodesResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
+        let message = request.get_ref();
 
-        let token = session_token(&metadata).map_err(RegenerateError::from)?;
+        let requester = requester(&request).map_err(RegenerateError::from)?;
         let code = code(&message.code)?;
 
-        let recovery = self.mfa.regenerate_recovery_codes(&token, &code).await?;
+        let recovery = self
+            .mfa
+            .regenerate_recovery_codes(&requester, &code)
+            .await?;
 
         Ok(Response::new(RegenerateRecoveryCodesResponse {
             recovery_codes: recovery_codes(&recovery),

@@ -5,8 +5,8 @@
 //!
 //! Every check makes its own random member ids, so checks may share a store.
 //! Code and lockout checks pass their own `now_ms`, as the domain does.
-//! The recovery-code and re-sealing checks of the factor store live in
-//! [`recovery`] and [`reseal`].
+//! The recovery-code, re-sealing and admin checks of the factor store live
+//! in [`recovery`], [`reseal`] and [`admin`].
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -23,6 +23,7 @@ mod lockout;
 pub use codes::*;
 pub use lockout::*;
 
+pub mod admin;
 pub mod recovery;
 pub mod reseal;
 
@@ -34,7 +35,8 @@ pub fn fresh_member() -> MemberId {
     MemberId::parse(&format!("conformance-{:016x}", OsRng.r#gen::<u64>())).unwrap()
 }
 
-/// Runs every factor-store check, recovery codes and re-sealing included.
+/// Runs every factor-store check, recovery codes, re-sealing and admin
+/// calls included.
 pub async fn factor_store(store: &dyn FactorStore) {
     factor_store_activates_enrollment_once(store).await;
     factor_store_keeps_factor_when_enrollment_replaced(store).await;
@@ -45,6 +47,7 @@ pub async fn factor_store(store: &dyn FactorStore) {
     factor_store_removes_factor_only_with_fresh_step(store).await;
     recovery::run(store).await;
     reseal::run(store).await;
+    admin::run(store).await;
 }
 
 fn sealed() -> Sealed {

@@ -9,7 +9,7 @@
 //! - [`FactorStore`]: TOTP factors, pending enrollments and recovery codes
 //!   in SQL ([`sql::SqlFactorStore`], Postgres or SQLite).
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
 
@@ -200,8 +200,20 @@ pub trait FactorStore: Send + Sync {
     /// transaction.
     async fn remove_factor(&self, member: &MemberId, step: i64) -> Result<bool, StoreError>;
 
+    /// In one transaction, whatever the steps used: deletes the member's
+    /// factor, pending enrollment and recovery codes. True when there was
+    /// a factor.
+    async fn reset(&self, member: &MemberId) -> Result<bool, StoreError>;
+
     /// How many unused recovery codes the member has.
     async fn recovery_codes_left(&self, member: &MemberId) -> Result<u32, StoreError>;
+
+    /// Of `members`, those with an active factor, each with how many unused
+    /// recovery codes it has; members without a factor are absent.
+    async fn enabled_among(
+        &self,
+        members: &[MemberId],
+    ) -> Result<HashMap<MemberId, u32>, StoreError>;
 
     /// Deletes the member's recovery code of `digest` and counts those
     /// left, in one transaction: the count once per code, however many

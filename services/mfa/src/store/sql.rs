@@ -6,7 +6,10 @@
 //! old ciphertext).
 //!
 //! - [`recovery`]: the recovery-code queries;
-//! - [`reseal`]: finding and re-sealing secrets under older keys.
+//! - [`reseal`]: finding and re-sealing secrets under older keys;
+//! - [`admin`]: resetting a member and reading many members at once.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sqlx::{AnyConnection, AnyPool, Row, any::AnyRow};
@@ -21,6 +24,7 @@ use super::{
 };
 use crate::{code::CodeDigest, model::MemberId};
 
+mod admin;
 mod recovery;
 mod reseal;
 
@@ -226,9 +230,23 @@ impl FactorStore for SqlFactorStore {
         Ok(true)
     }
 
+    async fn reset(&self, member: &MemberId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let had_factor = admin::reset(&mut tx, member).await?;
+        tx.commit().await?;
+        Ok(had_factor)
+    }
+
     async fn recovery_codes_left(&self, member: &MemberId) -> Result<u32, StoreError> {
         let mut conn = self.pool.acquire().await?;
         recovery::count(&mut conn, member).await
+    }
+
+    async fn enabled_among(
+        &self,
+        members: &[MemberId],
+    ) -> Result<HashMap<MemberId, u32>, StoreError> {
+        admin::enabled_among(&self.pool, members).await
     }
 
     async fn use_recovery_code(

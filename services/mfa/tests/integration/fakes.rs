@@ -34,14 +34,40 @@ use countersign_proto::{
 pub const TOKEN: &str = "session-essential";
 /// Session of a member on the prime plan.
 pub const PRIME_TOKEN: &str = "session-prime";
-/// The member both sessions belong to.
+/// Session of the member that may only enroll, as auth gives a member
+/// whose organization requires MFA.
+pub const ENROLLMENT_TOKEN: &str = "session-enrollment";
+/// The member every session belongs to.
 pub const MEMBER: &str = "member-0001";
+/// The "this wasn't me" link the fake auth makes unless told otherwise.
+pub const REPORT_URL: &str = "https://countersign.test/report?token=report-token-secret";
 
-/// What the fake auth service was asked.
-#[derive(Default)]
+/// What the fake auth service was asked, and the link it answers.
 pub struct AuthLog {
     pub validated: Mutex<u32>,
     pub ended: Mutex<Vec<auth::EndSessionsRequest>>,
+    pub audits: Mutex<Vec<auth::RecordAuditEventRequest>>,
+    /// The CreateReportLink answer; empty means none configured.
+    pub report_url: Mutex<String>,
+}
+
+impl Default for AuthLog {
+    fn default() -> Self {
+        Self {
+            validated: Mutex::default(),
+            ended: Mutex::default(),
+            audits: Mutex::default(),
+            report_url: Mutex::new(REPORT_URL.into()),
+        }
+    }
+}
+
+impl AuthLog {
+    /// The kinds of the audit events recorded so far.
+    pub fn audit_kinds(&self) -> Vec<String> {
+        let audits = self.audits.lock().unwrap();
+        audits.iter().map(|a| a.kind.clone()).collect()
+    }
 }
 
 #[derive(Clone, Default)]
@@ -72,9 +98,12 @@ impl AuthService for FakeAuth {
         request: Request<ValidateSessionRequest>,
     ) -> Result<Response<ValidateSessionResponse>, Status> {
         *self.0.validated.lock().unwrap() += 1;
-        let plan = match request.into_inner().token.as_str() {
-            TOKEN => "essential",
-            PRIME_TOKEN => "prime",
+        let request = request.into_inner();
+        let (plan, scope) = match request.token.as_str() {
+            TOKEN => ("essential", "full"),
+            PRIME_TOKEN => ("prime", "full"),
+            ENROLLMENT_TOKEN if request.accept_enrollment_scope => ("essential", "enrollment"),
+            ENROLLMENT_TOKEN => return Err(Status::permission_denied("enrollment session")),
             _ => return Err(Status::unauthenticated("session expired")),
         };
         Ok(Response::new(ValidateSessionResponse {
@@ -83,12 +112,14 @@ impl AuthService for FakeAuth {
                 organization_id: "org-1".into(),
                 email: "ada@example.com".into(),
                 role: "member".into(),
+                ..Default::default()
             }),
             organization: Some(Organization {
                 id: "org-1".into(),
                 name: "Acme".into(),
                 plan: plan.into(),
             }),
+            scope: scope.into(),
             ..Default::default()
         }))
     }
@@ -96,6 +127,18 @@ impl AuthService for FakeAuth {
         &self,
         _: Request<auth::LogoutRequest>,
     ) -> Result<Response<auth::LogoutResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    async fn accept_invitation(
+        &self,
+        _: Request<auth::AcceptInvitationRequest>,
+    ) -> Result<Response<auth::AcceptInvitationResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    async fn report_unrecognized_activity(
+        &self,
+        _: Request<auth::ReportUnrecognizedActivityRequest>,
+    ) -> Result<Response<auth::ReportUnrecognizedActivityResponse>, Status> {
         Err(Status::unimplemented("fake"))
     }
 }
@@ -108,6 +151,20 @@ impl AuthInternalService for FakeAuth {
     ) -> Result<Response<auth::EndSessionsResponse>, Status> {
         self.0.ended.lock().unwrap().push(request.into_inner());
         Ok(Response::new(auth::EndSessionsResponse { ended_count: 2 }))
+    }
+    async fn record_audit_event(
+        &self,
+        request: Request<auth::RecordAuditEventRequest>,
+    ) -> Result<Response<auth::RecordAuditEventResponse>, Status> {
+        self.0.audits.lock().unwrap().push(request.into_inner());
+        Ok(Response::new(auth::RecordAuditEventResponse {}))
+    }
+    async fn create_report_link(
+        &self,
+        _: Request<auth::CreateReportLinkRequest>,
+    ) -> Result<Response<auth::CreateReportLinkResponse>, Status> {
+        let url = self.0.report_url.lock().unwrap().clone();
+        Ok(Response::new(auth::CreateReportLinkResponse { url }))
     }
 }
 

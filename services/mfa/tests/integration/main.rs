@@ -4,6 +4,10 @@
 //!   Postgres, Redis outages, and key TTLs;
 //! - [`api`]: the gRPC API end to end, with fake auth and notification
 //!   services on loopback;
+//! - [`admin`]: ResetFactors and ListFactors, the calls auth makes for an
+//!   admin, malformed and oversized input included;
+//! - [`audit`]: the audit events mfa has auth record, the "this wasn't me"
+//!   links in its notices, and sessions that may only enroll;
 //! - [`recovery`]: recovery codes through the same API;
 //! - [`limits`]: the lockout and the pacing of emailed codes through the
 //!   same API.
@@ -15,7 +19,9 @@
 // A test fails by panicking, helpers included.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod api;
+mod audit;
 mod fakes;
 mod limits;
 mod recovery;

@@ -1,0 +1,97 @@
+//! An organization's settings and its members: plan and MFA policy,
+//! listing members page by page, and locking a member out.
+
+use sqlx::AnyPool;
+
+use super::{
+    locked_at,
+    rows::{MEMBER_COLUMNS, member, stored_policy},
+};
+use crate::{
+    domain::{Member, MfaPolicy},
+    store::StoreError,
+};
+
+pub(super) async fn set_plan(
+    pool: &AnyPool,
+    organization_id: &str,
+    plan: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE organizations SET plan = $2 WHERE id = $1")
+        .bind(organization_id)
+        .bind(plan)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn set_policy(
+    pool: &AnyPool,
+    organization_id: &str,
+    policy: &MfaPolicy,
+) -> Result<bool, StoreError> {
+    let (required, grace_until) = stored_policy(policy);
+    let done = sqlx::query(
+        "UPDATE organizations SET mfa_required = $2, mfa_grace_until = $3 WHERE id = $1",
+    )
+    .bind(organization_id)
+    .bind(required)
+    .bind(grace_until)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn list_members(
+    pool: &AnyPool,
+    organization_id: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Member>, StoreError> {
+    // Every id sorts after '', so no cursor means from the first.
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members \
+         WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(organization_id)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(member).collect()
+}
+
+pub(super) async fn lock_member(
+    pool: &AnyPool,
+    member_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let locked = sqlx::query("UPDATE members SET locked_at = $2 WHERE id = $1 AND locked_at = 0")
+        .bind(member_id)
+        .bind(locked_at(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !locked {
+        return Ok(false);
+    }
+    for sql in [
+        "DELETE FROM sessions WHERE member_id = $1",
+        "DELETE FROM challenges WHERE member_id = $1",
+    ] {
+        sqlx::query(sql).bind(member_id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn unlock_member(pool: &AnyPool, member_id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE members SET locked_at = 0 WHERE id = $1 AND locked_at <> 0")
+        .bind(member_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

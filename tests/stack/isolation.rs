@@ -1,0 +1,281 @@
+//! An admin acts within their own organization only: every admin call
+//! aimed at another organization's member is refused exactly as an unknown
+//! member is, and listings show nothing of the other. Malformed, hostile
+//! and oversized input to the organization calls is refused by field.
+
+use tonic::{Code, Status};
+
+use countersign_proto::auth::v1::{
+    AcceptInvitationRequest, AddMemberRequest, GetAdoptionReportRequest, InviteMemberRequest,
+    ListAuditEventsRequest, ListMembersRequest, ReportUnrecognizedActivityRequest,
+    SetMfaPolicyRequest,
+};
+use countersign_tests::stack::{Backend, PASSWORD, Stack, bearer};
+
+use crate::{
+    gateway::{assert_status, enroll, session, violated_field},
+    org::{adoption, at, fresh_email, join, reset, set_policy, unlock, whoami},
+};
+
+/// The status and message of a refusal, to compare two refusals.
+fn refusal<T: std::fmt::Debug>(result: Result<T, Status>) -> (Code, String) {
+    let status = result.expect_err("expected a refusal");
+    (status.code(), status.message().to_string())
+}
+
+#[tokio::test]
+async fn admin_cannot_reach_another_organization() {
+    let stack = Stack::start(Backend::Embedded).await;
+    let ours = session(&stack, &stack.organization("essential").await).await;
+    let theirs_email = stack.organization("essential").await;
+    let theirs = session(&stack, &theirs_email).await;
+    let (victim, victim_session) = join(&stack, &theirs, &fresh_email("victim"), "member").await;
+    enroll(&stack, &victim_session).await;
+    let unknown = "0190b5d0-0000-7000-8000-000000000000";
+
+    let reset_other = refusal(reset(&stack, &ours, &victim.id).await);
+    let reset_unknown = refusal(reset(&stack, &ours, unknown).await);
+    assert_eq!(reset_other.0, Code::PermissionDenied);
+    assert_eq!(reset_other, reset_unknown);
+    assert_eq!(
+        refusal(unlock(&stack, &ours, &victim.id).await),
+        refusal(unlock(&stack, &ours, unknown).await)
+    );
+
+    let members = stack
+        .admin_client()
+        .list_members(bearer(ListMembersRequest::default(), &ours))
+        .await
+        .unwrap()
+        .into_inner()
+        .members;
+    assert_eq!(members.len(), 1);
+    assert_eq!(adoption(&stack, &ours).await.member_count, 1);
+    let theirs_events = ListAuditEventsRequest {
+        member_id: victim.id.clone(),
+        ..Default::default()
+    };
+    let events = stack
+        .admin_client()
+        .list_audit_events(bearer(theirs_events, &ours))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert!(events.is_empty());
+    let our_org = whoami(&stack, &ours).await.organization_id;
+    let all = crate::org::audit_kinds(&stack, &ours).await;
+    assert_eq!(all, ["login_succeeded", "organization_created"]);
+    assert_ne!(our_org, victim.organization_id);
+
+    // Our policy does not bind them; their member keeps working.
+    set_policy(&stack, &ours, true, None).await.unwrap();
+    session(&stack, &theirs_email).await;
+    assert!(!adoption(&stack, &theirs).await.policy.unwrap().required);
+    crate::gateway::challenge(&stack, &victim.email).await;
+    assert!(reset(&stack, &theirs, &victim.id).await.unwrap().had_mfa);
+}
+
+#[tokio::test]
+async fn members_and_anonymous_callers_are_refused_every_admin_call() {
+    let stack = Stack::start(Backend::Embedded).await;
+    let owner = session(&stack, &stack.organization("essential").await).await;
+    let (member, plain) = join(&stack, &owner, &fresh_email("plain"), "member").await;
+    let mut admin = stack.admin_client();
+
+    for token in [plain.as_str(), "not-a-session"] {
+        let expected = if token == plain {
+            Code::PermissionDenied
+        } else {
+            Code::Unauthenticated
+        };
+        let invite = InviteMemberRequest {
+            email: fresh_email("x"),
+            role: String::new(),
+        };
+        assert_status(
+            admin.invite_member(bearer(invite, token)).await,
+            expected,
+            None,
+        );
+        let add = AddMemberRequest {
+            email: fresh_email("y"),
+            password: PASSWORD.to_string(),
+            role: String::new(),
+        };
+        assert_status(admin.add_member(bearer(add, token)).await, expected, None);
+        let list = ListMembersRequest::default();
+        assert_status(
+            admin.list_members(bearer(list, token)).await,
+            expected,
+            None,
+        );
+        let policy = SetMfaPolicyRequest {
+            policy: Some(Default::default()),
+        };
+        assert_status(
+            admin.set_mfa_policy(bearer(policy, token)).await,
+            expected,
+            None,
+        );
+        assert_status(reset(&stack, token, &member.id).await, expected, None);
+        assert_status(unlock(&stack, token, &member.id).await, expected, None);
+        let report = GetAdoptionReportRequest {};
+        assert_status(
+            admin.get_adoption_report(bearer(report, token)).await,
+            expected,
+            None,
+        );
+        let audit = ListAuditEventsRequest::default();
+        assert_status(
+            admin.list_audit_events(bearer(audit, token)).await,
+            expected,
+            None,
+        );
+    }
+}
+
+#[tokio::test]
+async fn organization_calls_refuse_malformed_and_oversized_fields() {
+    let stack = Stack::start(Backend::Embedded).await;
+    let owner = session(&stack, &stack.organization("essential").await).await;
+    let mut admin = stack.admin_client();
+    let mut auth = stack.auth_client();
+    let huge = "a".repeat(10_000);
+
+    let invite = |email: &str, role: &str| InviteMemberRequest {
+        email: email.to_string(),
+        role: role.to_string(),
+    };
+    for (request, field) in [
+        (invite("not an email", ""), "email"),
+        (invite(&format!("{huge}@x.example"), ""), "email"),
+        (invite("ok@x.example", "superuser"), "role"),
+    ] {
+        assert_eq!(
+            violated_field(admin.invite_member(bearer(request, &owner)).await),
+            field
+        );
+    }
+    for id in ["", "x'; --", &huge, "id with space", "ünïcode"] {
+        assert_eq!(
+            violated_field(reset(&stack, &owner, id).await),
+            "member_id",
+            "{id:?}"
+        );
+        assert_eq!(
+            violated_field(unlock(&stack, &owner, id).await),
+            "member_id"
+        );
+    }
+
+    let list = |size: u32, token: &str| ListMembersRequest {
+        page_size: size,
+        page_token: token.to_string(),
+    };
+    assert_eq!(
+        violated_field(admin.list_members(bearer(list(501, ""), &owner)).await),
+        "page_size"
+    );
+    assert_eq!(
+        violated_field(admin.list_members(bearer(list(5, "../x"), &owner)).await),
+        "page_token"
+    );
+
+    let audit = |f: fn(&mut ListAuditEventsRequest)| {
+        let mut request = ListAuditEventsRequest::default();
+        f(&mut request);
+        request
+    };
+    for (request, field) in [
+        (audit(|r| r.page_size = 10_000), "page_size"),
+        (audit(|r| r.page_token = "-1".into()), "page_token"),
+        (audit(|r| r.page_token = "abc".into()), "page_token"),
+        (
+            audit(|r| r.kinds = vec!["login_failed".into(), "drop_tables".into()]),
+            "kinds",
+        ),
+        (
+            audit(|r| r.kinds = vec!["login_failed".into(); 33]),
+            "kinds",
+        ),
+        (audit(|r| r.member_id = "bad id".into()), "member_id"),
+        (
+            audit(|r| {
+                r.start_time = Some(prost_types::Timestamp {
+                    seconds: -5,
+                    nanos: 0,
+                })
+            }),
+            "start_time",
+        ),
+        (
+            audit(|r| {
+                r.start_time = Some(at(2_000_000_000_000));
+                r.end_time = Some(at(1_000_000_000_000));
+            }),
+            "end_time",
+        ),
+    ] {
+        assert_eq!(
+            violated_field(admin.list_audit_events(bearer(request, &owner)).await),
+            field
+        );
+    }
+
+    let no_policy = SetMfaPolicyRequest { policy: None };
+    assert_eq!(
+        violated_field(admin.set_mfa_policy(bearer(no_policy, &owner)).await),
+        "policy"
+    );
+    let far = SetMfaPolicyRequest {
+        policy: Some(countersign_proto::auth::v1::MfaPolicy {
+            required: true,
+            grace_time: Some(prost_types::Timestamp {
+                seconds: i64::MAX,
+                nanos: 0,
+            }),
+        }),
+    };
+    assert_eq!(
+        violated_field(admin.set_mfa_policy(bearer(far, &owner)).await),
+        "policy.grace_time"
+    );
+    assert!(!adoption(&stack, &owner).await.policy.unwrap().required);
+
+    let accept = |token: &str, password: &str| AcceptInvitationRequest {
+        invitation_token: token.to_string(),
+        password: password.to_string(),
+    };
+    assert_eq!(
+        violated_field(auth.accept_invitation(accept("", PASSWORD)).await),
+        "invitation_token"
+    );
+    assert_eq!(
+        violated_field(auth.accept_invitation(accept(&huge, PASSWORD)).await),
+        "invitation_token"
+    );
+    assert_eq!(
+        violated_field(auth.accept_invitation(accept("tok en", PASSWORD)).await),
+        "invitation_token"
+    );
+    assert_status(
+        auth.accept_invitation(accept("never-issued-token", PASSWORD))
+            .await,
+        Code::Unauthenticated,
+        Some("invalid or expired link"),
+    );
+    let report = |token: &str| ReportUnrecognizedActivityRequest {
+        report_token: token.to_string(),
+    };
+    assert_eq!(
+        violated_field(auth.report_unrecognized_activity(report(&huge)).await),
+        "report_token"
+    );
+    assert_status(
+        auth.report_unrecognized_activity(report("never-issued-token"))
+            .await,
+        Code::Unauthenticated,
+        Some("invalid or expired link"),
+    );
+}

@@ -1,0 +1,180 @@
+//! When a member loses control of an account: an admin resets their MFA
+//! after a lost phone, and the "this wasn't me" link of a security email
+//! signs them out everywhere and locks the account until an admin unlocks
+//! it.
+
+use tonic::Code;
+
+use countersign_proto::{
+    auth::v1::ListMembersRequest,
+    mfa::v1::{DisableRequest, GetStatusRequest},
+};
+use countersign_tests::stack::{Backend, PASSWORD, Stack, bearer};
+
+use crate::{
+    gateway::{STEP, assert_status, code_now, enroll, login, session, validate},
+    org::{audit_kinds, emailed_token, fresh_email, join, report_activity, reset, unlock},
+};
+
+async fn admin_resets_lost_phone_and_member_reports_it(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let owner = session(&stack, &stack.organization("essential").await).await;
+    let ann_email = fresh_email("ann");
+    let (_, admin) = join(&stack, &owner, &fresh_email("adm"), "admin").await;
+    let (ann, ann_session) = join(&stack, &owner, &ann_email, "member").await;
+    enroll(&stack, &ann_session).await;
+    stack.mail.nth_mail_to(&ann_email, 2).await;
+
+    let done = reset(&stack, &admin, &ann.id).await.unwrap();
+
+    assert!(done.had_mfa);
+    assert_eq!(done.ended_sessions, 1);
+    assert_status(
+        validate(&stack, &ann_session).await,
+        Code::Unauthenticated,
+        None,
+    );
+    let notice = stack.mail.nth_mail_to(&ann_email, 3).await;
+    assert!(
+        notice.subject().contains("was reset"),
+        "{}",
+        notice.subject()
+    );
+    let fresh = session(&stack, &ann_email).await;
+    let status = stack
+        .mfa_client()
+        .get_status(bearer(GetStatusRequest {}, &fresh))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!status.enabled);
+    assert_eq!(status.recovery_codes_remaining, 0);
+    assert!(!reset(&stack, &admin, &ann.id).await.unwrap().had_mfa);
+
+    // "This wasn't me": every session ends and the account locks.
+    let report = notice.link_token().unwrap();
+    report_activity(&stack, &report).await.unwrap();
+    assert_status(validate(&stack, &fresh).await, Code::Unauthenticated, None);
+    assert_status(
+        login(&stack, &ann_email, PASSWORD).await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_status(
+        login(&stack, &ann_email, "wrong password").await,
+        Code::Unauthenticated,
+        None,
+    );
+    assert_status(
+        report_activity(&stack, &report).await,
+        Code::Unauthenticated,
+        None,
+    );
+    let members = stack
+        .admin_client()
+        .list_members(bearer(ListMembersRequest::default(), &admin))
+        .await
+        .unwrap()
+        .into_inner()
+        .members;
+    assert!(members.iter().any(|m| m.id == ann.id && m.locked));
+
+    assert!(unlock(&stack, &admin, &ann.id).await.unwrap());
+    assert!(!unlock(&stack, &admin, &ann.id).await.unwrap());
+    session(&stack, &ann_email).await;
+
+    let kinds = audit_kinds(&stack, &owner).await;
+    for kind in [
+        "mfa_reset",
+        "activity_reported",
+        "member_unlocked",
+        "mfa_enabled",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn admin_resets_lost_phone_and_member_reports_it_on_embedded() {
+    admin_resets_lost_phone_and_member_reports_it(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn admin_resets_lost_phone_and_member_reports_it_on_postgres_and_redis() {
+    admin_resets_lost_phone_and_member_reports_it(Backend::Real).await;
+}
+
+#[tokio::test]
+async fn reset_refused_for_self_and_for_admins_unless_owner() {
+    let stack = Stack::start(Backend::Embedded).await;
+    let owner_email = stack.organization("essential").await;
+    let owner = session(&stack, &owner_email).await;
+    let owner_id = crate::org::whoami(&stack, &owner).await.id;
+    let (first, admin) = join(&stack, &owner, &fresh_email("adm1"), "admin").await;
+    let (second, _) = join(&stack, &owner, &fresh_email("adm2"), "admin").await;
+    let (_, member) = join(&stack, &owner, &fresh_email("mem"), "member").await;
+
+    assert_status(
+        reset(&stack, &admin, &first.id).await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_status(
+        reset(&stack, &owner, &owner_id).await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_status(
+        reset(&stack, &admin, &second.id).await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_status(
+        reset(&stack, &admin, &owner_id).await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_status(
+        reset(&stack, &member, &second.id).await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert!(!reset(&stack, &owner, &second.id).await.unwrap().had_mfa);
+    assert_status(
+        unlock(&stack, &admin, &second.id).await,
+        Code::PermissionDenied,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn disabled_notice_carries_link_that_locks_account() {
+    let stack = Stack::start(Backend::Embedded).await;
+    let owner = session(&stack, &stack.organization("essential").await).await;
+    let email = fresh_email("dan");
+    let (dan, token) = join(&stack, &owner, &email, "member").await;
+    let app = enroll(&stack, &token).await;
+
+    let disable = DisableRequest {
+        code: code_now(&stack, &app),
+    };
+    stack
+        .mfa_client()
+        .disable(bearer(disable, &token))
+        .await
+        .unwrap();
+    stack.clock.advance(STEP);
+
+    let link = emailed_token(&stack, &email, 3).await;
+    report_activity(&stack, &link).await.unwrap();
+    assert_status(validate(&stack, &token).await, Code::Unauthenticated, None);
+    assert_status(
+        login(&stack, &email, PASSWORD).await,
+        Code::PermissionDenied,
+        None,
+    );
+    let kinds = audit_kinds(&stack, &owner).await;
+    assert_eq!(kinds[0], "activity_reported");
+    assert!(kinds.contains(&"mfa_disabled".to_string()));
+    assert!(unlock(&stack, &owner, &dan.id).await.unwrap());
+}
