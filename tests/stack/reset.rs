@@ -6,7 +6,7 @@
 use tonic::Code;
 
 use countersign_proto::{
-    auth::v1::ListMembersRequest,
+    auth::v1::{ListAuditEventsRequest, ListMembersRequest},
     mfa::v1::{DisableRequest, GetStatusRequest},
 };
 use countersign_tests::stack::{Backend, PASSWORD, Stack, bearer};
@@ -78,6 +78,24 @@ async fn admin_resets_lost_phone_and_member_reports_it(backend: Backend) {
         .into_inner()
         .members;
     assert!(members.iter().any(|m| m.id == ann.id && m.locked));
+
+    let locked_out = ListAuditEventsRequest {
+        member_id: ann.id.clone(),
+        kinds: vec!["login_failed".to_string()],
+        ..Default::default()
+    };
+    let failures = stack
+        .admin_client()
+        .list_audit_events(bearer(locked_out, &admin))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let reasons: Vec<_> = failures
+        .iter()
+        .map(|e| e.detail.get("reason").cloned())
+        .collect();
+    assert_eq!(reasons, [None, Some("locked".to_string())]);
 
     assert!(unlock(&stack, &admin, &ann.id).await.unwrap());
     assert!(!unlock(&stack, &admin, &ann.id).await.unwrap());
@@ -174,7 +192,7 @@ async fn disabled_notice_carries_link_that_locks_account() {
         None,
     );
     let kinds = audit_kinds(&stack, &owner).await;
-    assert_eq!(kinds[0], "activity_reported");
+    assert_eq!(kinds[..2], ["login_failed", "activity_reported"]);
     assert!(kinds.contains(&"mfa_disabled".to_string()));
     assert!(unlock(&stack, &owner, &dan.id).await.unwrap());
 }

@@ -1,5 +1,10 @@
 //! The audit log: an append-only record of security actions, never a
 //! secret, that an organization's admins read newest first.
+//!
+//! An event is written after the action it records, in a statement of its
+//! own, not in the action's transaction: should that write fail, the
+//! action stands and the call answers with the storage error, so a caller
+//! that retries may repeat the action (and its event).
 
 use std::collections::BTreeMap;
 

@@ -138,6 +138,14 @@ impl Auth {
                 client_address,
                 "password right but account locked"
             );
+            self.audit(
+                AuditEntry::by(AuditKind::LoginFailed, &member)
+                    .outcome(Outcome::Failure)
+                    .from_address(client_address)
+                    .with("factor", Proof::Password.as_str())
+                    .with("reason", "locked"),
+            )
+            .await?;
             return Err(LoginError::Locked);
         }
         tracing::info!(

@@ -260,7 +260,8 @@ pub trait AuthStore: Send + Sync {
     async fn unlock_member(&self, member_id: &str) -> Result<bool, StoreError>;
 
     /// Stores an invitation, replacing (and so voiding) any earlier one for
-    /// the same organization and email.
+    /// the same organization and email; deletes invitations expired by its
+    /// `created_at`.
     async fn put_invitation(&self, invitation: &InvitationRecord) -> Result<(), StoreError>;
 
     /// The invitation with this digest, if it expires after `now`.
@@ -281,7 +282,8 @@ pub trait AuthStore: Send + Sync {
         joining: &Joining,
     ) -> Result<Option<Member>, StoreError>;
 
-    /// Stores a one-time report token of a member.
+    /// Stores a one-time report token of a member; deletes tokens expired
+    /// by `now`.
     async fn insert_report_token(
         &self,
         digest: &str,

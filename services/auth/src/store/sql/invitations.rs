@@ -27,7 +27,13 @@ fn invitation(row: &AnyRow) -> Result<InvitationRecord, StoreError> {
 
 /// Stores an invitation in one upsert: a second invitation of the same
 /// address takes the row over, digest included, so the first link dies.
+/// Invitations expired by then are deleted first: nothing else clears
+/// those that nobody accepts.
 pub(super) async fn put(pool: &AnyPool, invitation: &InvitationRecord) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM invitations WHERE expires_at <= $1")
+        .bind(invitation.created_at)
+        .execute(pool)
+        .await?;
     sqlx::query(
         "INSERT INTO invitations \
          (token_digest, organization_id, email, role, invited_by, created_at, expires_at) \
