@@ -68,6 +68,31 @@ async fn admin_cannot_reach_another_organization() {
     assert_eq!(all, ["login_succeeded", "organization_created"]);
     assert_ne!(our_org, victim.organization_id);
 
+    // Adding or inviting their member's email creates nothing here and
+    // leaves their member where it is.
+    let invite = InviteMemberRequest {
+        email: victim.email.clone(),
+        role: String::new(),
+    };
+    let invited = stack
+        .admin_client()
+        .invite_member(bearer(invite, &ours))
+        .await;
+    assert_status(invited, Code::AlreadyExists, None);
+    let add = AddMemberRequest {
+        email: victim.email.clone(),
+        password: PASSWORD.to_string(),
+        role: String::new(),
+    };
+    let added = stack.admin_client().add_member(bearer(add, &ours)).await;
+    assert_status(added, Code::AlreadyExists, None);
+    let invitations = stack.mail.mails_to(&victim.email);
+    let invitations = invitations
+        .iter()
+        .filter(|m| m.subject().starts_with("Join"));
+    assert_eq!(invitations.count(), 1);
+    assert_eq!(adoption(&stack, &ours).await.member_count, 1);
+
     // Our policy does not bind them; their member keeps working.
     set_policy(&stack, &ours, true, None).await.unwrap();
     session(&stack, &theirs_email).await;
