@@ -9,7 +9,7 @@ use countersign_proto::{
     auth::v1::{ListAuditEventsRequest, ListMembersRequest},
     mfa::v1::{DisableRequest, GetStatusRequest},
 };
-use countersign_tests::stack::{Backend, PASSWORD, Stack, bearer};
+use countersign_tests::stack::{Backend, OPERATOR_TOKEN, PASSWORD, Stack, bearer};
 
 use crate::{
     gateway::{STEP, assert_status, code_now, enroll, login, session, validate},
@@ -55,16 +55,14 @@ async fn admin_resets_lost_phone_and_member_reports_it(backend: Backend) {
     let report = notice.link_token().unwrap();
     report_activity(&stack, &report).await.unwrap();
     assert_status(validate(&stack, &fresh).await, Code::Unauthenticated, None);
-    assert_status(
-        login(&stack, &ann_email, PASSWORD).await,
-        Code::PermissionDenied,
-        None,
-    );
-    assert_status(
-        login(&stack, &ann_email, "wrong password").await,
-        Code::Unauthenticated,
-        None,
-    );
+    // The right password is answered like a wrong one.
+    for password in [PASSWORD, "wrong password"] {
+        assert_status(
+            login(&stack, &ann_email, password).await,
+            Code::Unauthenticated,
+            Some("invalid email or password"),
+        );
+    }
     assert_status(
         report_activity(&stack, &report).await,
         Code::Unauthenticated,
@@ -166,13 +164,12 @@ async fn reset_refused_for_self_and_for_admins_unless_owner() {
 }
 
 #[tokio::test]
-async fn disabled_notice_carries_link_that_locks_account() {
+async fn disabled_notice_carries_link_that_locks_account_and_unlock_voids_the_rest() {
     let stack = Stack::start(Backend::Embedded).await;
     let owner = session(&stack, &stack.organization("essential").await).await;
     let email = fresh_email("dan");
     let (dan, token) = join(&stack, &owner, &email, "member").await;
     let app = enroll(&stack, &token).await;
-
     let disable = DisableRequest {
         code: code_now(&stack, &app),
     };
@@ -182,17 +179,63 @@ async fn disabled_notice_carries_link_that_locks_account() {
         .await
         .unwrap();
     stack.clock.advance(STEP);
+    let disabled_link = emailed_token(&stack, &email, 3).await;
+    enroll(&stack, &token).await;
+    assert!(reset(&stack, &owner, &dan.id).await.unwrap().had_mfa);
+    let reset_link = emailed_token(&stack, &email, 5).await;
 
-    let link = emailed_token(&stack, &email, 3).await;
-    report_activity(&stack, &link).await.unwrap();
+    report_activity(&stack, &disabled_link).await.unwrap();
+
     assert_status(validate(&stack, &token).await, Code::Unauthenticated, None);
     assert_status(
         login(&stack, &email, PASSWORD).await,
-        Code::PermissionDenied,
+        Code::Unauthenticated,
         None,
     );
     let kinds = audit_kinds(&stack, &owner).await;
     assert_eq!(kinds[..2], ["login_failed", "activity_reported"]);
     assert!(kinds.contains(&"mfa_disabled".to_string()));
     assert!(unlock(&stack, &owner, &dan.id).await.unwrap());
+    assert_status(
+        report_activity(&stack, &reset_link).await,
+        Code::Unauthenticated,
+        None,
+    );
+    session(&stack, &email).await;
+}
+
+#[tokio::test]
+async fn operator_unlocks_an_organization_whose_only_owner_is_locked() {
+    let stack = Stack::start(Backend::Embedded).await;
+    let owner_email = stack.organization("essential").await;
+    let owner = session(&stack, &owner_email).await;
+    let owner_id = crate::org::whoami(&stack, &owner).await.id;
+    let app = enroll(&stack, &owner).await;
+    let disable = DisableRequest {
+        code: code_now(&stack, &app),
+    };
+    stack
+        .mfa_client()
+        .disable(bearer(disable, &owner))
+        .await
+        .unwrap();
+    report_activity(&stack, &emailed_token(&stack, &owner_email, 2).await)
+        .await
+        .unwrap();
+    assert_status(
+        login(&stack, &owner_email, PASSWORD).await,
+        Code::Unauthenticated,
+        None,
+    );
+
+    assert_status(
+        unlock(&stack, "not-the-operator", &owner_id).await,
+        Code::Unauthenticated,
+        None,
+    );
+    assert!(unlock(&stack, OPERATOR_TOKEN, &owner_id).await.unwrap());
+
+    let owner = session(&stack, &owner_email).await;
+    let kinds = audit_kinds(&stack, &owner).await;
+    assert!(kinds.contains(&"member_unlocked".to_string()));
 }

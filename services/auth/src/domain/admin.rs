@@ -50,6 +50,9 @@ pub enum AdminError {
     /// An invitation or report link that is unknown, spent or expired.
     #[error("invalid or expired link")]
     InvalidLink,
+    /// A page token that no page of this listing gave.
+    #[error("invalid page token")]
+    InvalidCursor,
     #[error("unknown plan {0:?}")]
     UnknownPlan(String),
     #[error("the email is already in use")]
@@ -188,7 +191,7 @@ impl Auth {
     ) -> Result<Member, AdminError> {
         let caller = self.admin_caller(session_token).await?.member;
         if !may_grant(caller.role, request.role) {
-            return Err(AdminError::NotAllowed);
+            return Err(AdminError::Forbidden(ONLY_OWNERS_GRANT_ADMIN));
         }
 
         let record = self
@@ -236,6 +239,9 @@ impl Auth {
         })
     }
 }
+
+/// Why a caller may not make someone an admin.
+pub(super) const ONLY_OWNERS_GRANT_ADMIN: &str = "only an owner can make someone an admin";
 
 /// Whether a caller of role `caller` may make someone `granted`: owners
 /// make admins and members, admins make members, nobody makes an owner.

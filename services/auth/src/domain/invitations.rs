@@ -8,7 +8,8 @@ use countersign_kit::{clock::millis, token};
 
 use super::{
     AdminError, AuditEntry, AuditKind, Auth, Email, Links, Member, Outcome, Password, Role,
-    SECURITY_TARGET, admin::may_grant,
+    SECURITY_TARGET,
+    admin::{ONLY_OWNERS_GRANT_ADMIN, may_grant},
 };
 use crate::{
     notices::{Notice, NoticeError},
@@ -28,8 +29,8 @@ impl From<NoticeError> for AdminError {
 
 impl Auth {
     /// Invites `email` into the caller's organization as `role`; when the
-    /// link expires, in milliseconds since the epoch. A member's email is
-    /// refused as taken.
+    /// link expires, in milliseconds since the epoch. The email of a member
+    /// of this organization is refused as taken.
     pub async fn invite_member(
         &self,
         session_token: &SecretString,
@@ -39,9 +40,13 @@ impl Auth {
     ) -> Result<i64, AdminError> {
         let caller = self.admin_caller(session_token).await?;
         if !may_grant(caller.member.role, role) {
-            return Err(AdminError::NotAllowed);
+            return Err(AdminError::Forbidden(ONLY_OWNERS_GRANT_ADMIN));
         }
-        if self.store.member_by_email(email.as_str()).await?.is_some() {
+        // A member of another organization is invited like anyone, so the
+        // answer tells nothing of other organizations; accepting then fails
+        // as a bad link, which only the invitee sees.
+        let existing = self.store.member_by_email(email.as_str()).await?;
+        if existing.is_some_and(|m| m.member.organization_id == caller.organization.id) {
             return Err(AdminError::EmailTaken);
         }
 

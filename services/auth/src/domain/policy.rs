@@ -70,16 +70,13 @@ impl Auth {
         {
             return Err(AdminError::NotAllowed);
         }
-        let grace = policy
-            .grace_until
-            .map_or_else(String::new, |ms| ms.to_string());
-        self.audit(
-            AuditEntry::by(AuditKind::PolicyChanged, &caller.member)
-                .from_address(client_address)
-                .with("required", policy.required.to_string())
-                .with("grace_until_ms", grace),
-        )
-        .await?;
+        let mut entry = AuditEntry::by(AuditKind::PolicyChanged, &caller.member)
+            .from_address(client_address)
+            .with("required", policy.required.to_string());
+        if let Some(grace) = policy.grace_until {
+            entry = entry.with("grace_until_ms", grace.to_string());
+        }
+        self.audit(entry).await?;
         Ok(policy)
     }
 

@@ -113,23 +113,38 @@ impl Auth {
     }
 
     /// A page of the caller's organization's audit events matching
-    /// `filter`, newest first, from before the cursor `before`.
+    /// `filter`, newest first, from before the event with id `after` (the
+    /// last of the page before). The cursor is an event id rather than
+    /// the log position, which would tell how busy the whole installation
+    /// is.
     pub async fn list_audit_events(
         &self,
         session_token: &SecretString,
         filter: &AuditFilter,
         size: u32,
-        before: Option<i64>,
-    ) -> Result<Page<AuditRow, i64>, AdminError> {
+        after: Option<&str>,
+    ) -> Result<Page<AuditRow, String>, AdminError> {
         let caller = self.admin_caller(session_token).await?;
+        let organization_id = &caller.organization.id;
+        let before = match after {
+            None => None,
+            Some(id) => Some(
+                self.store
+                    .audit_position(organization_id, id)
+                    .await?
+                    .ok_or(AdminError::InvalidCursor)?,
+            ),
+        };
         let size = page_size(size);
         let mut items = self
             .store
-            .list_audit_events(&caller.organization.id, filter, before, size + 1)
+            .list_audit_events(organization_id, filter, before, size + 1)
             .await?;
         let more = items.len() > size as usize;
         items.truncate(size as usize);
-        let next = more.then(|| items.last().map(|row| row.seq)).flatten();
+        let next = more
+            .then(|| items.last().map(|row| row.event.id.clone()))
+            .flatten();
         Ok(Page { items, next })
     }
 

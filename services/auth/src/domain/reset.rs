@@ -48,7 +48,7 @@ impl Auth {
         }
         if member.role != Role::Member && caller.role != Role::Owner {
             return Err(AdminError::Forbidden(
-                "only an owner can reset an admin's MFA",
+                "only an owner can reset the MFA of an admin or owner",
             ));
         }
 
@@ -68,7 +68,10 @@ impl Auth {
                 .with("had_mfa", had_mfa.to_string()),
         )
         .await?;
-        self.send_reset_notice(&member).await;
+        // Nothing was voided without MFA: no notice, and no new link.
+        if had_mfa {
+            self.send_reset_notice(&member).await;
+        }
         Ok(ResetOutcome {
             had_mfa,
             ended_sessions,
@@ -139,8 +142,9 @@ impl Auth {
         Ok(())
     }
 
-    /// Lifts the lock of a reported account; whether it was locked. Only an
-    /// owner unlocks an admin or another owner.
+    /// Lifts the lock of a reported account and voids its outstanding
+    /// report links; whether it was locked. Only an owner unlocks an admin
+    /// or another owner.
     pub async fn unlock_member(
         &self,
         session_token: &SecretString,
@@ -150,18 +154,53 @@ impl Auth {
         let caller = self.admin_caller(session_token).await?.member;
         let member = self.member_of(&caller.organization_id, member_id).await?;
         if member.role != Role::Member && caller.role != Role::Owner {
-            return Err(AdminError::Forbidden("only an owner can unlock an admin"));
+            return Err(AdminError::Forbidden(
+                "only an owner can unlock an admin or owner",
+            ));
         }
+        let entry = AuditEntry::on(AuditKind::MemberUnlocked, &caller, &member.id)
+            .from_address(client_address);
+        self.unlock(&member, entry).await
+    }
+
+    /// Lifts the lock of any member, for a caller holding the operator
+    /// token: the way out for an organization whose only owner reported
+    /// activity.
+    pub async fn unlock_member_as_operator(
+        &self,
+        operator_token: &SecretString,
+        member_id: &str,
+    ) -> Result<bool, AdminError> {
+        self.check_operator(operator_token)?;
+        let member = self
+            .store
+            .member_by_id(member_id)
+            .await?
+            .ok_or(AdminError::NotAllowed)?;
+        let entry = AuditEntry {
+            subject_id: Some(member.id.clone()),
+            ..AuditEntry::operator(AuditKind::MemberUnlocked, &member.organization_id)
+        };
+        self.unlock(&member, entry).await
+    }
+
+    async fn unlock(&self, member: &Member, entry: AuditEntry) -> Result<bool, AdminError> {
         let was_locked = self.store.unlock_member(&member.id).await?;
         if was_locked {
-            tracing::info!(target: SECURITY_TARGET, actor = %caller.id, member_id, "member unlocked");
-            self.audit(
-                AuditEntry::on(AuditKind::MemberUnlocked, &caller, &member.id)
-                    .from_address(client_address),
-            )
-            .await?;
+            tracing::info!(
+                target: SECURITY_TARGET,
+                actor = entry.actor_id.as_deref().unwrap_or("operator"),
+                member_id = %member.id,
+                "member unlocked"
+            );
+            self.audit(entry).await?;
         }
         Ok(was_locked)
+    }
+
+    /// Whether `token` is the operator token.
+    pub fn is_operator(&self, token: &SecretString) -> bool {
+        self.check_operator(token).is_ok()
     }
 }
 

@@ -178,16 +178,25 @@ impl AdminService for AuthApi {
         &self,
         request: Request<pb::UnlockMemberRequest>,
     ) -> Result<Response<pb::UnlockMemberResponse>, Status> {
-        let token = convert::session_token(&request)?;
+        let operator = operator_token(&request).ok();
         let address = client_address(&request);
+        let session = convert::session_token(&request);
         let request = request.into_inner();
 
         let member_id = convert::member_id(&request.member_id)?;
 
-        let was_locked = self
-            .auth
-            .unlock_member(&token, &member_id, address.as_deref())
-            .await?;
+        let was_locked = match operator.filter(|t| self.auth.is_operator(t)) {
+            Some(operator) => {
+                self.auth
+                    .unlock_member_as_operator(&operator, &member_id)
+                    .await?
+            }
+            None => {
+                self.auth
+                    .unlock_member(&session?, &member_id, address.as_deref())
+                    .await?
+            }
+        };
 
         Ok(Response::new(pb::UnlockMemberResponse { was_locked }))
     }
@@ -216,7 +225,7 @@ impl AdminService for AuthApi {
 
         let page = self
             .auth
-            .list_audit_events(&token, &filter, size, before)
+            .list_audit_events(&token, &filter, size, before.as_deref())
             .await?;
 
         Ok(Response::new(records::audit_page(page)))

@@ -20,8 +20,6 @@ pub const INVALID_SESSION: &str = "invalid session";
 pub const INVALID_OPERATOR: &str = "invalid operator token";
 /// Answer to an unknown, spent or expired invitation or report link.
 pub const INVALID_LINK: &str = "invalid or expired link";
-/// Answer to a locked account's right password.
-pub const ACCOUNT_LOCKED: &str = "account locked; an admin of the organization can unlock it";
 /// Answer to a restricted session used beyond enrollment.
 pub const ENROLLMENT_ONLY: &str = "this session may only enroll a second factor";
 
@@ -40,7 +38,9 @@ impl From<LoginError> for Status {
             LoginError::InvalidCredentials => Status::unauthenticated(INVALID_CREDENTIALS),
             LoginError::TooManyFailures(retry) => resource_exhausted(TOO_MANY_FAILED_LOGINS, retry),
             LoginError::Busy => resource_exhausted(BUSY, BUSY_RETRY),
-            LoginError::Locked => Status::permission_denied(ACCOUNT_LOCKED),
+            // A locked account does not confirm that the password was
+            // right: whoever reported it may be facing someone who has it.
+            LoginError::Locked => Status::unauthenticated(INVALID_CREDENTIALS),
             LoginError::Unavailable => unavailable(),
             LoginError::Internal(_) => internal(&error),
         }
@@ -101,6 +101,7 @@ impl From<AdminError> for Status {
             AdminError::PlanTooLow(ref why) => Status::failed_precondition(why.clone()),
             AdminError::UnknownOrganization => Status::not_found("no such organization"),
             AdminError::InvalidLink => Status::unauthenticated(INVALID_LINK),
+            AdminError::InvalidCursor => invalid_argument("page_token", "is not a page token"),
             AdminError::UnknownPlan(_) => invalid_argument("plan", "is not a known plan"),
             AdminError::EmailTaken => Status::already_exists("the email is already in use"),
             AdminError::Busy => resource_exhausted(BUSY, BUSY_RETRY),

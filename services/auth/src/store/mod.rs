@@ -256,7 +256,8 @@ pub trait AuthStore: Send + Sync {
     /// one transaction; false when they were already locked or unknown.
     async fn lock_member(&self, member_id: &str, now: i64) -> Result<bool, StoreError>;
 
-    /// Unlocks a member; false when they were not locked.
+    /// Unlocks a member and voids their report tokens, in one
+    /// transaction; false (and nothing changed) when they were not locked.
     async fn unlock_member(&self, member_id: &str) -> Result<bool, StoreError>;
 
     /// Stores an invitation, replacing (and so voiding) any earlier one for
@@ -309,4 +310,11 @@ pub trait AuthStore: Send + Sync {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// The `seq` of the organization's event with this id, if it is one.
+    async fn audit_position(
+        &self,
+        organization_id: &str,
+        event_id: &str,
+    ) -> Result<Option<i64>, StoreError>;
 }

@@ -376,4 +376,12 @@ impl AuthStore for SqlStore {
     ) -> Result<Vec<AuditRow>, StoreError> {
         audit::list(&self.pool, organization_id, filter, before, limit).await
     }
+
+    async fn audit_position(
+        &self,
+        organization_id: &str,
+        event_id: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        audit::position(&self.pool, organization_id, event_id).await
+    }
 }

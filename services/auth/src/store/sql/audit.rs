@@ -166,6 +166,20 @@ pub(super) async fn list(
     rows.iter().map(audit_row).collect()
 }
 
+/// The place in the log of an organization's event, by its id.
+pub(super) async fn position(
+    pool: &AnyPool,
+    organization_id: &str,
+    event_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query("SELECT seq FROM audit_events WHERE organization_id = $1 AND id = $2")
+        .bind(organization_id)
+        .bind(event_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
 #[cfg(any(test, feature = "conformance"))]
 impl super::SqlStore {
     /// Tries to rewrite, then to remove, an organization's audit events

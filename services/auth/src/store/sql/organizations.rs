@@ -88,10 +88,21 @@ pub(super) async fn lock_member(
     Ok(true)
 }
 
+/// Unlocks a member and voids their outstanding report links, which
+/// would lock the account again, in one transaction.
 pub(super) async fn unlock_member(pool: &AnyPool, member_id: &str) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
     let done = sqlx::query("UPDATE members SET locked_at = 0 WHERE id = $1 AND locked_at <> 0")
         .bind(member_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM report_tokens WHERE member_id = $1")
+        .bind(member_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
