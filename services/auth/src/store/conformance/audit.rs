@@ -184,8 +184,19 @@ pub async fn audit_events_listed_in_append_order(store: &dyn AuthStore, tag: &st
         .await
         .unwrap();
 
+    let late_id = late.id.clone();
     assert_eq!(events_of(&first), [late]);
     assert_eq!(events_of(&second), [prompt]);
+
+    // An event's place is found by its id, in its own organization only.
+    let place = store.audit_position(&log.org, &late_id).await.unwrap();
+    let elsewhere = store.audit_position("org-other", &late_id).await.unwrap();
+    let unknown = store
+        .audit_position(&log.org, "no-such-event")
+        .await
+        .unwrap();
+    assert_eq!(place, Some(first[0].seq));
+    assert_eq!((elsewhere, unknown), (None, None));
 }
 
 /// Appended audit rows can be neither changed nor removed, even by SQL

@@ -160,10 +160,26 @@ pub async fn member_lock_ends_sessions_and_challenges(store: &dyn AuthStore, tag
     assert_locked(store, tag, true).await;
     assert!(!store.member_by_id(&owner.id).await.unwrap().unwrap().locked);
 
+    for (name, member_id) in [("report", &locked.id), ("owner-report", &owner.id)] {
+        let token = digest(name);
+        let expires = NOW + 1_000;
+        store
+            .insert_report_token(&token, member_id, NOW, expires)
+            .await
+            .unwrap();
+    }
     assert!(store.unlock_member(&locked.id).await.unwrap());
     assert!(!store.unlock_member(&locked.id).await.unwrap());
     assert!(!store.unlock_member(&owner.id).await.unwrap());
     assert_locked(store, tag, false).await;
+    // Unlocking voided the unlocked member's report tokens only.
+    let voided = store
+        .take_report_token(&digest("report"), NOW)
+        .await
+        .unwrap();
+    let kept = store.take_report_token(&digest("owner-report"), NOW).await;
+    assert_eq!(voided, None);
+    assert_eq!(kept.unwrap().as_deref(), Some(owner.id.as_str()));
 
     // A lock at the epoch still counts as a lock.
     assert!(store.lock_member(&locked.id, 0).await.unwrap());
