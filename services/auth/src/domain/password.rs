@@ -39,6 +39,10 @@ pub enum PasswordError {
     TooLong,
     #[error("must have 8 to 128 characters")]
     WeakLength,
+    #[error("must not contain control characters")]
+    ControlCharacter,
+    #[error("must not be only spaces")]
+    Blank,
 }
 
 impl Password {
@@ -59,13 +63,24 @@ impl Password {
         Ok(Self(SecretString::from(text.nfkc().collect::<String>())))
     }
 
-    /// A password being set: as [`Password::submitted`], and of a length
-    /// that is neither trivially guessed nor absurd.
+    /// A password being set: as [`Password::submitted`], of a length that
+    /// is neither trivially guessed nor absurd, without control characters
+    /// (which no keyboard types on a login form) and not only spaces.
     pub fn new_choice(text: &str) -> Result<Self, PasswordError> {
+        if text.len() > MAX_PASSWORD_BYTES {
+            return Err(PasswordError::WeakLength);
+        }
         let password = Self::submitted(text)?;
-        let chars = password.0.expose_secret().chars().count();
+        let normalized = password.0.expose_secret();
+        let chars = normalized.chars().count();
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
             return Err(PasswordError::WeakLength);
+        }
+        if normalized.chars().any(char::is_control) {
+            return Err(PasswordError::ControlCharacter);
+        }
+        if normalized.trim().is_empty() {
+            return Err(PasswordError::Blank);
         }
         Ok(password)
     }
@@ -134,6 +149,30 @@ mod tests {
             Password::submitted(&"x".repeat(1025)).unwrap_err(),
             PasswordError::TooLong
         );
+        assert_eq!(
+            Password::new_choice(&"x".repeat(1025)).unwrap_err(),
+            PasswordError::WeakLength
+        );
+    }
+
+    #[test]
+    fn new_choice_refuses_control_characters_and_only_spaces() {
+        for text in [
+            "\0".repeat(20),
+            "correct\nhorse battery".into(),
+            "tab\there staple".into(),
+        ] {
+            assert_eq!(
+                Password::new_choice(&text).unwrap_err(),
+                PasswordError::ControlCharacter
+            );
+        }
+        assert_eq!(
+            Password::new_choice(&" ".repeat(8)).unwrap_err(),
+            PasswordError::Blank
+        );
+        assert!(Password::new_choice("  spaced  out  ").is_ok());
+        assert!(Password::submitted("tab\there staple").is_ok());
     }
 
     #[test]
