@@ -51,7 +51,8 @@ fn page_size(asked: u32) -> u32 {
 
 impl Auth {
     /// A page of the caller's organization's members, oldest first, after
-    /// the member id `after`.
+    /// the member id `after` (the last of the page before), which must be
+    /// one of the organization's.
     pub async fn list_members(
         &self,
         session_token: &SecretString,
@@ -59,6 +60,11 @@ impl Auth {
         after: Option<&str>,
     ) -> Result<Page<Member, String>, AdminError> {
         let caller = self.admin_caller(session_token).await?;
+        if let Some(after) = after {
+            self.member_of(&caller.organization.id, after)
+                .await
+                .map_err(|_| AdminError::InvalidCursor)?;
+        }
         let size = page_size(size);
         let mut items = self
             .store
