@@ -1,11 +1,14 @@
 //! What the auth service asks on an admin's behalf: resetting a member's
-//! second factors for a lost phone, and the factors of many members at
-//! once for the adoption report. Neither needs a code: auth has checked
-//! the admin, and it mails the member and writes the audit event of a
-//! reset itself.
+//! second factors for a lost phone, lockout and emailed codes included,
+//! and the factors of many members at once for the adoption report.
+//! Neither needs a code: auth has checked the admin, and it mails the
+//! member and writes the audit event of a reset itself.
 
 use super::{ListFactorsError, Mfa, ResetError, SECURITY_TARGET, manage::factor_methods};
-use crate::model::{MemberId, Method};
+use crate::{
+    model::{MemberId, Method},
+    store::StoreError,
+};
 
 /// Most members one listing may ask about.
 pub const MAX_LISTED_MEMBERS: usize = 500;
@@ -21,18 +24,42 @@ pub struct MemberFactors {
 
 impl Mfa {
     /// Voids the member's authenticator, pending enrollment and recovery
-    /// codes in one step; returns whether there was an authenticator, so a
-    /// repeated reset answers false. Sends no email.
+    /// codes in one transaction, lifts their second-factor lock with its
+    /// failure count, and forgets their outstanding emailed codes: a lock
+    /// left from the lost phone would refuse their next logins, and a code
+    /// emailed before would work again once they enroll anew. The send
+    /// cooldown and quota stay, so a reset buys no sends. Returns whether
+    /// there was an authenticator, so a repeated reset answers false.
+    /// Sends no email.
     ///
-    /// Limitation: a lock left by earlier failed attempts runs its course,
-    /// so a member who enrolls again at once may be refused at the next
-    /// login until it lapses.
+    /// The lock and codes are cleared before the authenticator is voided,
+    /// so a store of codes and locks that is down fails the reset with
+    /// nothing voided, and again after, for a code sent or an attempt
+    /// failed meanwhile. Limitation: if that second clearing fails, the
+    /// reset stands and the failure is only logged, so a code sent while
+    /// the reset ran keeps working for its lifetime once the member
+    /// enrolls anew.
     #[tracing::instrument(skip_all, fields(member_id = member.as_str()))]
     pub async fn reset_factors(&self, member: &MemberId) -> Result<bool, ResetError> {
+        self.forget_attempts(member).await?;
         let had_factor = self.deps.factors.reset(member).await?;
+        if let Err(error) = self.forget_attempts(member).await {
+            tracing::warn!(member_id = member.as_str(), %error,
+                "lockout and emailed codes not cleared after reset");
+        }
         tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), had_factor,
             "mfa reset by an admin");
         Ok(had_factor)
+    }
+
+    /// Lifts the member's lock with its failure count and forgets their
+    /// emailed codes with their guess count, keeping the send pacing.
+    async fn forget_attempts(&self, member: &MemberId) -> Result<(), StoreError> {
+        let (lockout, codes) = tokio::join!(
+            self.deps.lockouts.clear(member),
+            self.deps.codes.forget_codes(member)
+        );
+        lockout.and(codes)
     }
 
     /// The methods of each of `members`, in the order asked, a member
@@ -57,23 +84,39 @@ impl Mfa {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use secrecy::ExposeSecret;
 
     use super::super::{
-        VerifyError,
+        SendCodeError, VerifyError,
         fakes::{Harness, TOKEN, email, harness, member, token},
     };
     use super::*;
-    use crate::{ports::Template, recovery::RecoveryCode};
+    use crate::{code::Code, ports::Template, recovery::RecoveryCode};
 
     fn id(text: &str) -> MemberId {
         MemberId::parse(text).unwrap()
     }
 
     impl Harness {
-        async fn verify_totp(&self, code: &crate::code::Code) -> Result<(), VerifyError> {
+        async fn verify_totp(&self, code: &Code) -> Result<(), VerifyError> {
             let (member, email) = (member(), email());
             self.mfa.verify(&member, Method::Totp, code, &email).await
+        }
+
+        async fn verify_emailed(&self, code: &Code) -> Result<(), VerifyError> {
+            let (member, email) = (member(), email());
+            self.mfa
+                .verify(&member, Method::EmailCode, code, &email)
+                .await
+        }
+
+        /// Sends the test member an emailed code; returns it as mailed.
+        async fn mail_code(&self) -> Result<Code, SendCodeError> {
+            self.mfa.send_email_code(&member(), email()).await?;
+            let sent = self.mailer.sent.lock().unwrap();
+            Ok(Code::parse(&sent.last().unwrap().2["code"]).unwrap())
         }
     }
 
@@ -130,6 +173,75 @@ mod tests {
         assert!(h.mfa.status(&token(TOKEN)).await.unwrap().enabled);
         let kinds = h.sessions.audits()[audits_before..].to_vec();
         assert_eq!(kinds.len(), 1, "only the new enrollment: {kinds:?}");
+    }
+
+    #[tokio::test]
+    async fn reset_factors_lets_locked_member_enroll_anew_and_verify_at_once() {
+        let h = harness().await;
+        let lost = h.enable().await;
+        h.next_step();
+        for _ in 0..5 {
+            let _ = h.verify_totp(&h.code(&lost, 5)).await;
+        }
+        let locked = h.verify_totp(&h.code(&lost, 0)).await;
+        assert!(matches!(locked, Err(VerifyError::Locked(_))), "{locked:?}");
+
+        h.mfa.reset_factors(&member()).await.unwrap();
+        let enrollment = h.mfa.begin_enrollment(&token(TOKEN)).await.unwrap();
+        let code = h.code(&enrollment, 0);
+        let confirmed = h.mfa.confirm_enrollment(&token(TOKEN), &code).await;
+        h.next_step();
+        let verified = h.verify_totp(&h.code(&enrollment, 0)).await;
+
+        assert!(confirmed.is_ok(), "{confirmed:?}");
+        assert!(verified.is_ok(), "{verified:?}");
+    }
+
+    #[tokio::test]
+    async fn reset_factors_voids_emailed_code_sent_before_for_new_enrollment() {
+        let h = harness().await;
+        h.enable().await;
+        h.next_step();
+        let emailed = h.mail_code().await.unwrap();
+
+        h.mfa.reset_factors(&member()).await.unwrap();
+        h.enable().await;
+        let used = h.verify_emailed(&emailed).await;
+
+        assert!(matches!(used, Err(VerifyError::CodeMissing)), "{used:?}");
+    }
+
+    #[tokio::test]
+    async fn disable_voids_emailed_code_sent_before_for_new_enrollment() {
+        let h = harness().await;
+        let enrollment = h.enable().await;
+        h.next_step();
+        let emailed = h.mail_code().await.unwrap();
+        let fresh = h.code(&enrollment, 0);
+
+        h.mfa.disable(&token(TOKEN), &fresh).await.unwrap();
+        h.next_step();
+        h.enable().await;
+        let used = h.verify_emailed(&emailed).await;
+
+        assert!(matches!(used, Err(VerifyError::CodeMissing)), "{used:?}");
+    }
+
+    #[tokio::test]
+    async fn reset_factors_keeps_send_cooldown_of_codes_it_voids() {
+        let h = harness().await;
+        h.enable().await;
+        h.next_step();
+        h.mail_code().await.unwrap();
+
+        h.mfa.reset_factors(&member()).await.unwrap();
+        h.enable().await;
+        let again = h.mail_code().await;
+
+        let Err(SendCodeError::TooSoon { retry_after }) = again else {
+            panic!("{again:?}")
+        };
+        assert_eq!(retry_after, Duration::from_secs(60));
     }
 
     #[tokio::test]

@@ -28,6 +28,11 @@ impl Mfa {
         self.guarded(member, &caller.email, address, removal)
             .await?;
         tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "mfa disabled");
+        // No emailed code works without a factor; forgetting them keeps one
+        // sent before from working again if MFA is turned back on at once.
+        if let Err(error) = self.deps.codes.forget_codes(member).await {
+            tracing::warn!(member_id = member.as_str(), %error, "emailed codes not forgotten");
+        }
         let record = AuditRecord::new(AuditKind::MfaDisabled, member)
             .from_address(address)
             .with("factor", Method::Totp.name());

@@ -4,7 +4,7 @@
 //! An attempt is counted as a failure when it begins and forgiven when it
 //! succeeds, so attempts racing each other cannot outrun the threshold: at
 //! most `threshold` codes are checked per window, however many arrive at
-//! once.
+//! once. An admin's reset clears both.
 
 use std::time::Duration;
 
@@ -63,4 +63,8 @@ pub trait LockoutStore: Send + Sync {
     /// Closes a successful attempt: the failure count goes back to zero. A
     /// lock that holds stays.
     async fn record_success(&self, member: &MemberId) -> Result<(), StoreError>;
+
+    /// Forgets the member's failure count and any lock, in one atomic
+    /// step: the next attempt opens a fresh window. For an admin's reset.
+    async fn clear(&self, member: &MemberId) -> Result<(), StoreError>;
 }

@@ -159,6 +159,14 @@ impl CodeStore for MemoryCodeStore {
         entry.guesses += 1;
         Ok(CodeOutcome::Wrong)
     }
+
+    async fn forget_codes(&self, member: &MemberId) -> Result<(), StoreError> {
+        if let Some(entry) = lock(&self.codes)?.get_mut(member.as_str()) {
+            entry.outstanding.clear();
+            entry.guesses = 0;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -106,6 +106,11 @@ pub trait CodeStore: Send + Sync {
         max_guesses: u32,
         now_ms: i64,
     ) -> Result<CodeOutcome, StoreError>;
+
+    /// In one atomic step: deletes every outstanding code of the member and
+    /// the guess count, keeping the send pacing (last send and quota), so
+    /// forgetting buys no sends. For an admin's reset.
+    async fn forget_codes(&self, member: &MemberId) -> Result<(), StoreError>;
 }
 
 /// An active TOTP factor.

@@ -102,6 +102,17 @@ redis.call('HINCRBY', key, 'guesses', 1)
 return 0
 ";
 
+/// KEYS[1] = code key. Deletes every code and the guess count, keeping
+/// the send pacing and the key's TTL. Returns the fields deleted.
+const FORGET: &str = r"
+local gone = {}
+for _, name in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(name, 1, 2) == 'c:' or name == 'guesses' then table.insert(gone, name) end
+end
+if #gone > 0 then redis.call('HDEL', KEYS[1], unpack(gone)) end
+return #gone
+";
+
 /// Emailed codes and lockouts in Redis.
 pub struct RedisCodeStore {
     client: Client,
@@ -109,8 +120,10 @@ pub struct RedisCodeStore {
     connection: OnceCell<ConnectionManager>,
     issue: Script,
     check: Script,
+    forget: Script,
     attempt: Script,
     success: Script,
+    clear: Script,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,8 +144,10 @@ impl RedisCodeStore {
             connection: OnceCell::new(),
             issue: Script::new(ISSUE),
             check: Script::new(CHECK),
+            forget: Script::new(FORGET),
             attempt: Script::new(lockout::ATTEMPT),
             success: Script::new(lockout::SUCCESS),
+            clear: Script::new(lockout::CLEAR),
         })
     }
 
@@ -249,6 +264,11 @@ impl CodeStore for RedisCodeStore {
             -2 => Ok(CodeOutcome::Exhausted),
             other => Err(unexpected(other)),
         }
+    }
+
+    async fn forget_codes(&self, member: &MemberId) -> Result<(), StoreError> {
+        let _: i64 = self.run(&self.forget, self.key(member), &[]).await?;
+        Ok(())
     }
 }
 

@@ -132,6 +132,35 @@ async fn redis_store_writes_lockout_with_ttl_of_window_then_lock() {
 }
 
 #[tokio::test]
+async fn redis_store_forgets_codes_keeping_pacing_and_ttl_and_clears_lockout_key() {
+    let (store, _) = redis_store(&redis_url());
+    let member = conformance::fresh_member();
+    let mut connection = redis_connection().await;
+    let digest = CodeDigest([7; 32]);
+    store
+        .issue(&member, &digest, &conformance::LIMITS, NOW_MS)
+        .await
+        .unwrap();
+    store
+        .check(&member, &CodeDigest([8; 32]), 5, NOW_MS)
+        .await
+        .unwrap();
+    let policy = conformance::POLICY;
+    store.begin_attempt(&member, &policy, NOW_MS).await.unwrap();
+
+    store.forget_codes(&member).await.unwrap();
+    store.clear(&member).await.unwrap();
+
+    let stored: HashMap<String, String> = connection.hgetall(store.key(&member)).await.unwrap();
+    let mut fields: Vec<&str> = stored.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["last_send", "quota_count", "quota_start"]);
+    assert_ttl(&mut connection, &store.key(&member), 3_600_000).await;
+    let lockout: bool = connection.exists(store.lockout_key(&member)).await.unwrap();
+    assert!(!lockout, "lockout key left");
+}
+
+#[tokio::test]
 async fn postgres_store_passes_factor_conformance() {
     let schema = unique("mfa_test");
     let config = DbConfig::with_schema(&schema).with_url(&postgres_url());

@@ -1,5 +1,6 @@
 //! The checks of a [`CodeStore`]: single use, guesses per member over all
-//! outstanding codes, expiry from issue, resend cooldown and hourly quota.
+//! outstanding codes, expiry from issue, resend cooldown and hourly quota,
+//! and forgetting codes without forgetting the pacing.
 
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ pub async fn code_store(store: &dyn CodeStore) {
     code_store_keeps_pacing_after_code_is_used(store).await;
     code_store_keeps_members_apart(store).await;
     code_store_accepts_one_of_concurrent_checks(store).await;
+    code_store_forgets_codes_and_guesses_of_member_only(store).await;
+    code_store_keeps_pacing_when_codes_forgotten(store).await;
 }
 
 /// Issues `code` at `at`, which must be stored.
@@ -240,4 +243,60 @@ pub async fn code_store_accepts_one_of_concurrent_checks(store: &dyn CodeStore) 
         .filter(|o| **o == CodeOutcome::Accepted)
         .count();
     assert_eq!(accepted, 1, "{outcomes:?}");
+}
+
+/// Forgotten codes are missing, the next code gets a fresh guess count,
+/// and another member's code is untouched.
+pub async fn code_store_forgets_codes_and_guesses_of_member_only(store: &dyn CodeStore) {
+    let (member, first, second) = (fresh_member(), digest(), digest());
+    let (other, kept) = (fresh_member(), digest());
+    issue(store, &member, &first, T0).await;
+    issue(store, &member, &second, T0 + ms(LIMITS.cooldown)).await;
+    issue(store, &other, &kept, T0).await;
+    let now = T0 + ms(LIMITS.cooldown);
+    for _ in 0..MAX_GUESSES {
+        store
+            .check(&member, &digest(), MAX_GUESSES, now)
+            .await
+            .unwrap();
+    }
+
+    store.forget_codes(&member).await.unwrap();
+    store.forget_codes(&fresh_member()).await.unwrap();
+
+    for gone in [&first, &second] {
+        let outcome = store.check(&member, gone, MAX_GUESSES, now).await;
+        assert_eq!(outcome.unwrap(), CodeOutcome::Missing);
+    }
+    let (later, fresh) = (now + ms(LIMITS.cooldown), digest());
+    issue(store, &member, &fresh, later).await;
+    let outcome = store.check(&member, &fresh, MAX_GUESSES, later).await;
+    assert_eq!(outcome.unwrap(), CodeOutcome::Accepted);
+    let owned = store.check(&other, &kept, MAX_GUESSES, now).await;
+    assert_eq!(owned.unwrap(), CodeOutcome::Accepted);
+}
+
+/// Forgetting codes resets neither the cooldown nor the quota.
+pub async fn code_store_keeps_pacing_when_codes_forgotten(store: &dyn CodeStore) {
+    let (paced, spent) = (fresh_member(), fresh_member());
+    issue(store, &paced, &digest(), T0).await;
+    let cooldown = ms(LIMITS.cooldown);
+    for send in 0..i64::from(LIMITS.quota) {
+        issue(store, &spent, &digest(), T0 + send * cooldown).await;
+    }
+
+    store.forget_codes(&paced).await.unwrap();
+    store.forget_codes(&spent).await.unwrap();
+
+    let again = store.issue(&paced, &digest(), &LIMITS, T0 + 1).await;
+    assert_eq!(
+        again.unwrap(),
+        Issued::TooSoon {
+            retry_after_ms: cooldown - 1
+        }
+    );
+    let next = T0 + i64::from(LIMITS.quota) * cooldown;
+    let beyond = store.issue(&spent, &digest(), &LIMITS, next).await;
+    let retry_after_ms = T0 + ms(LIMITS.quota_window) - next;
+    assert_eq!(beyond.unwrap(), Issued::QuotaSpent { retry_after_ms });
 }

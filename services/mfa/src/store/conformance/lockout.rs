@@ -1,6 +1,6 @@
 //! The checks of a [`LockoutStore`]: the threshold within its window, the
-//! lock and its end, attempts counted before they are judged, and the
-//! reset on success.
+//! lock and its end, attempts counted before they are judged, the reset
+//! on success, and clearing on request.
 
 use std::time::Duration;
 
@@ -29,6 +29,8 @@ pub async fn lockout_store(store: &dyn LockoutStore) {
     lockout_store_clears_failures_on_success(store).await;
     lockout_store_opens_at_most_threshold_concurrent_attempts(store).await;
     lockout_store_keeps_members_apart(store).await;
+    lockout_store_clear_lifts_lock_of_member_only(store).await;
+    lockout_store_clear_forgets_failures(store).await;
 }
 
 /// Begins and fails one attempt at `at`; returns what the failure did.
@@ -142,4 +144,37 @@ pub async fn lockout_store_keeps_members_apart(store: &dyn LockoutStore) {
     let state = store.begin_attempt(&other, &POLICY, T0 + 10_000).await;
 
     assert_eq!(state.unwrap(), LockState::Open);
+}
+
+/// Clearing lifts a running lock at once, and only the member's.
+pub async fn lockout_store_clear_lifts_lock_of_member_only(store: &dyn LockoutStore) {
+    let (member, other) = (fresh_member(), fresh_member());
+    for locked in [&member, &other] {
+        fail_all_but_one(store, locked).await;
+        let last = fail(store, locked, T0 + 10_000).await;
+        assert!(matches!(last, LockState::Started { .. }), "{last:?}");
+    }
+
+    store.clear(&member).await.unwrap();
+    store.clear(&fresh_member()).await.unwrap();
+
+    let now = T0 + 10_001;
+    assert_eq!(fail(store, &member, now).await, LockState::Open);
+    let still = store.begin_attempt(&other, &POLICY, now).await.unwrap();
+    let until_ms = T0 + 10_000 + millis(POLICY.duration);
+    assert_eq!(still, LockState::Locked { until_ms });
+}
+
+/// Clearing forgets the failures counted so far, attempts begun included.
+pub async fn lockout_store_clear_forgets_failures(store: &dyn LockoutStore) {
+    let member = fresh_member();
+    fail_all_but_one(store, &member).await;
+    let begun = store.begin_attempt(&member, &POLICY, T0 + 5_000).await;
+    assert_eq!(begun.unwrap(), LockState::Open);
+
+    store.clear(&member).await.unwrap();
+
+    for n in 0..i64::from(POLICY.threshold) - 1 {
+        assert_eq!(fail(store, &member, T0 + 6_000 + n).await, LockState::Open);
+    }
 }

@@ -89,4 +89,9 @@ impl LockoutStore for MemoryCodeStore {
         }
         Ok(())
     }
+
+    async fn clear(&self, member: &MemberId) -> Result<(), StoreError> {
+        lock(&self.locks)?.remove(member.as_str());
+        Ok(())
+    }
 }

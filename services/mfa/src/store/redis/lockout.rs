@@ -45,6 +45,9 @@ end
 return 1
 ";
 
+/// KEYS[1] = lockout key. Deletes it, count and lock alike.
+pub(super) const CLEAR: &str = "return redis.call('DEL', KEYS[1])";
+
 impl RedisCodeStore {
     async fn attempt(
         &self,
@@ -95,6 +98,11 @@ impl LockoutStore for RedisCodeStore {
         let _: i64 = self
             .run(&self.success, self.lockout_key(member), &[])
             .await?;
+        Ok(())
+    }
+
+    async fn clear(&self, member: &MemberId) -> Result<(), StoreError> {
+        let _: i64 = self.run(&self.clear, self.lockout_key(member), &[]).await?;
         Ok(())
     }
 }
