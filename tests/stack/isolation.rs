@@ -6,11 +6,12 @@
 use tonic::{Code, Status};
 
 use countersign_proto::auth::v1::{
-    AcceptInvitationRequest, AddMemberRequest, GetAdoptionReportRequest, InviteMemberRequest,
-    ListAuditEventsRequest, ListMembersRequest, ReportUnrecognizedActivityRequest,
-    SetMfaPolicyRequest,
+    AcceptInvitationRequest, AddMemberRequest, CreateReportLinkRequest, GetAdoptionReportRequest,
+    InviteMemberRequest, ListAuditEventsRequest, ListMembersRequest, RecordAuditEventRequest,
+    ReportUnrecognizedActivityRequest, SetMfaPolicyRequest,
+    auth_internal_service_client::AuthInternalServiceClient,
 };
-use countersign_tests::stack::{Backend, PASSWORD, Stack, bearer};
+use countersign_tests::stack::{Backend, PASSWORD, Stack, bearer, channel};
 
 use crate::{
     gateway::{assert_status, enroll, session, violated_field},
@@ -307,5 +308,84 @@ async fn organization_calls_refuse_malformed_and_oversized_fields() {
             .await,
         Code::Unauthenticated,
         Some("invalid or expired link"),
+    );
+}
+
+#[tokio::test]
+async fn internal_calls_refuse_malformed_input_and_kinds_mfa_does_not_report() {
+    let stack = Stack::start(Backend::Embedded).await;
+    let owner = session(&stack, &stack.organization("essential").await).await;
+    let owner_id = whoami(&stack, &owner).await.id;
+    let mut internal = AuthInternalServiceClient::new(channel(stack.auth));
+    let record = |f: fn(&mut RecordAuditEventRequest)| {
+        let mut request = RecordAuditEventRequest {
+            member_id: owner_id.clone(),
+            kind: "mfa_enabled".to_string(),
+            outcome: "success".to_string(),
+            client_address: "203.0.113.7".to_string(),
+            detail: [("factor".to_string(), "totp".to_string())].into(),
+        };
+        f(&mut request);
+        request
+    };
+
+    internal.record_audit_event(record(|_| {})).await.unwrap();
+    for (request, field) in [
+        (record(|r| r.member_id = "x'; --".into()), "member_id"),
+        (record(|r| r.kind = "policy_changed".into()), "kind"),
+        (record(|r| r.kind = "MFA_ENABLED".into()), "kind"),
+        (record(|r| r.outcome = "maybe".into()), "outcome"),
+        (
+            record(|r| r.client_address = "a b".into()),
+            "client_address",
+        ),
+        (
+            record(|r| r.client_address = "1".repeat(65)),
+            "client_address",
+        ),
+        (
+            record(|r| r.detail = [("Bad Key".into(), "v".into())].into()),
+            "detail",
+        ),
+        (
+            record(|r| r.detail = [("k".into(), "v".repeat(257))].into()),
+            "detail",
+        ),
+        (
+            record(|r| r.detail = [("k".into(), "line\nbreak".into())].into()),
+            "detail",
+        ),
+    ] {
+        assert_eq!(
+            violated_field(internal.record_audit_event(request).await),
+            field
+        );
+    }
+    let unknown = record(|r| r.member_id = "0190b5d0-0000-7000-8000-000000000000".into());
+    assert_status(
+        internal.record_audit_event(unknown).await,
+        Code::PermissionDenied,
+        None,
+    );
+    let events = crate::org::audit_events(&stack, &owner, 100).await;
+    let enabled: Vec<_> = events.iter().filter(|e| e.kind == "mfa_enabled").collect();
+    assert_eq!(enabled.len(), 1);
+    assert_eq!(enabled[0].client_address, "203.0.113.7");
+    assert_eq!(enabled[0].detail["factor"], "totp");
+
+    let link = |id: &str| CreateReportLinkRequest {
+        member_id: id.to_string(),
+    };
+    let url = internal.create_report_link(link(&owner_id)).await.unwrap();
+    assert!(url.into_inner().url.contains("?token="));
+    assert_eq!(
+        violated_field(internal.create_report_link(link("")).await),
+        "member_id"
+    );
+    let nobody = link("0190b5d0-0000-7000-8000-000000000000");
+    assert_status(
+        internal.create_report_link(nobody).await,
+        Code::PermissionDenied,
+        None,
     );
 }
