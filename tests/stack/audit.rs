@@ -49,11 +49,10 @@ async fn audit_log_records_factor_actions_and_filters_them() {
         password: PASSWORD.to_string(),
         role: "member".to_string(),
     };
-    let gus = stack
-        .admin_client()
-        .add_member(bearer(add, &owner))
-        .await
-        .unwrap();
+    let mut add = bearer(add, &owner);
+    let forwarded = tonic::metadata::MetadataValue::from_static(HOME);
+    add.metadata_mut().insert("x-forwarded-for", forwarded);
+    let gus = stack.admin_client().add_member(add).await.unwrap();
     let gus_id = gus.into_inner().member.unwrap().id;
     let wrong = login_from(&stack, &gus_email, "not the password", HOME).await;
     assert!(wrong.is_err());
@@ -146,6 +145,8 @@ async fn audit_log_records_factor_actions_and_filters_them() {
     };
     let (early, _) = events(&stack, &owner, early).await;
     assert_eq!(kinds(&early), ["login_failed", "member_added"]);
+    assert_eq!(early[1].client_address, HOME);
+    assert_eq!(early[1].actor_id, whoami(&stack, &owner).await.id);
     let late = ListAuditEventsRequest {
         member_id: gus_id.clone(),
         start_time: Some(at(split)),

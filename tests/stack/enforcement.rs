@@ -21,7 +21,9 @@ use crate::{
     org::{adoption, audit_kinds, fresh_email, join, set_plan, set_policy, whoami},
 };
 
-const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Shorter than a session lives, so sessions from before the deadline
+/// are still alive after it.
+const GRACE: Duration = Duration::from_secs(6 * 3600);
 
 async fn login_reply(stack: &Stack, email: &str) -> LoginResponse {
     let request = LoginRequest {
@@ -67,7 +69,7 @@ async fn policy_binds_after_grace(backend: Backend) {
     let (_, eve) = join(&stack, &owner, &eve_email, "member").await;
     let eve_app = enroll(&stack, &eve).await;
     let owner_app = enroll(&stack, &owner).await;
-    let deadline = stack.clock.now_ms() + i64::try_from(WEEK.as_millis()).unwrap();
+    let deadline = stack.clock.now_ms() + i64::try_from(GRACE.as_millis()).unwrap();
 
     set_policy(&stack, &owner, true, Some(deadline))
         .await
@@ -75,10 +77,10 @@ async fn policy_binds_after_grace(backend: Backend) {
 
     // Before the deadline: a normal session that carries the deadline.
     let before = login_reply(&stack, &ann_email).await;
-    assert!(matches!(
-        before.result,
-        Some(login_response::Result::Session(_))
-    ));
+    let Some(login_response::Result::Session(early)) = &before.result else {
+        panic!("expected a session, got {before:?}");
+    };
+    validate(&stack, &early.token).await.unwrap();
     assert_eq!(
         before.mfa_enrollment_deadline,
         Some(crate::org::at(deadline))
@@ -107,6 +109,16 @@ async fn policy_binds_after_grace(backend: Backend) {
         .token;
     let ann = restricted(&stack, &ann_email).await;
     assert_status(validate(&stack, &ann).await, Code::PermissionDenied, None);
+    // The session from before the deadline may now only enroll too.
+    assert_status(
+        validate(&stack, &early.token).await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_eq!(
+        validate_any_scope(&stack, &early.token).await.unwrap(),
+        "enrollment"
+    );
     let admin_call = stack
         .admin_client()
         .get_adoption_report(bearer(GetAdoptionReportRequest {}, &ann))
@@ -188,6 +200,14 @@ async fn policy_without_grace_binds_at_once_but_not_members_with_mfa() {
     let owner = session(&stack, &owner_email).await;
     let (_, admin) = join(&stack, &owner, &fresh_email("adm"), "admin").await;
     enroll(&stack, &owner).await;
+    enroll(&stack, &admin).await;
+    // Confirming with a code proved the authenticator in the session kept.
+    let request = ValidateSessionRequest {
+        token: admin.clone(),
+        accept_enrollment_scope: false,
+    };
+    let view = stack.auth_client().validate_session(request).await.unwrap();
+    assert_eq!(view.into_inner().factors, ["pwd", "otp"]);
 
     set_policy(&stack, &admin, true, None).await.unwrap();
 
@@ -211,6 +231,7 @@ async fn downgrade_keeps_factors_stops_policy_and_upgrade_restores() {
     let (_, dee) = join(&stack, &owner, &dee_email, "member").await;
     join(&stack, &owner, &fay_email, "member").await;
     let dee_app = enroll(&stack, &dee).await;
+    enroll(&stack, &owner).await;
     set_policy(&stack, &owner, true, None).await.unwrap();
 
     set_plan(&stack, &organization, "prime").await.unwrap();

@@ -285,15 +285,22 @@ async fn end_sessions_refuses_malformed_member_id() {
     let stack = Stack::start(Backend::Embedded).await;
     let mut internal = AuthInternalServiceClient::new(channel(stack.auth));
 
-    let request = EndSessionsRequest {
-        member_id: "'; --".into(),
-        keep_session_token: String::new(),
+    let request = |member_id: &str, keep: &str, proof: &str| EndSessionsRequest {
+        member_id: member_id.into(),
+        keep_session_token: keep.into(),
+        kept_session_proof: proof.into(),
     };
+    let member = "0190b5d0-0000-7000-8000-000000000000";
 
-    assert_eq!(
-        violated_field(internal.end_sessions(request).await),
-        "member_id"
-    );
+    for (request, field) in [
+        (request("'; --", "", ""), "member_id"),
+        (request(member, "not a token", ""), "keep_session_token"),
+        (request(member, "abc", "pwd"), "kept_session_proof"),
+        (request(member, "abc", "sms"), "kept_session_proof"),
+        (request(member, "", "otp"), "kept_session_proof"),
+    ] {
+        assert_eq!(violated_field(internal.end_sessions(request).await), field);
+    }
 }
 
 #[tokio::test]

@@ -25,6 +25,8 @@ async fn admin_resets_lost_phone_and_member_reports_it(backend: Backend) {
     enroll(&stack, &ann_session).await;
     stack.mail.nth_mail_to(&ann_email, 2).await;
 
+    stack.clock.advance(STEP);
+    let pending = crate::gateway::challenge(&stack, &ann_email).await;
     let done = reset(&stack, &admin, &ann.id).await.unwrap();
 
     assert!(done.had_mfa);
@@ -34,6 +36,9 @@ async fn admin_resets_lost_phone_and_member_reports_it(backend: Backend) {
         Code::Unauthenticated,
         None,
     );
+    // The challenge opened before the reset went with it.
+    let answered = crate::gateway::send_email_code(&stack, &pending).await;
+    assert_status(answered, Code::Unauthenticated, None);
     let notice = stack.mail.nth_mail_to(&ann_email, 3).await;
     assert!(
         notice.subject().contains("was reset"),

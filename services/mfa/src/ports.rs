@@ -33,7 +33,9 @@ pub trait Sessions: Send + Sync {
     /// included.
     async fn validate(&self, token: &SessionToken) -> Result<Caller, RemoteError>;
 
-    /// Ends every session of `member_id` except `keep`; returns how many.
+    /// Ends every session of `member_id` except `keep`, which has just
+    /// proven a code of the member's new authenticator and counts it among
+    /// its factors from now on; returns how many ended.
     async fn end_others(
         &self,
         member_id: &MemberId,

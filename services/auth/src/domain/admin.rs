@@ -188,6 +188,7 @@ impl Auth {
         &self,
         session_token: &SecretString,
         request: NewMemberRequest,
+        client_address: Option<&str>,
     ) -> Result<Member, AdminError> {
         let caller = self.admin_caller(session_token).await?.member;
         if !may_grant(caller.role, request.role) {
@@ -213,6 +214,7 @@ impl Auth {
         );
         self.audit(
             AuditEntry::on(AuditKind::MemberAdded, &caller, &record.member.id)
+                .from_address(client_address)
                 .with("role", request.role.as_str()),
         )
         .await?;

@@ -170,6 +170,7 @@ impl Auth {
             .store
             .member_by_id(&challenge.member_id)
             .await?
+            .filter(|m| !m.locked)
             .ok_or(AnswerError::Rejected)?;
         let verified = self
             .factors
@@ -185,16 +186,18 @@ impl Auth {
             }
             return Err(error.into());
         }
-        if !self.store.consume_challenge(&digest).await? {
-            return Err(AnswerError::Rejected);
-        }
-        let proofs = vec![Proof::Password, method.proof()];
-        let session = self.issue_session(&member.id, proofs, Scope::Full).await?;
+        // The mfa service has spent a recovery code by now, whatever
+        // happens to this answer next.
         if method == Method::RecoveryCode {
             let entry =
                 AuditEntry::by(AuditKind::RecoveryCodeUsed, &member).from_address(client_address);
             self.audit(entry).await?;
         }
+        if !self.store.consume_challenge(&digest).await? {
+            return Err(AnswerError::Rejected);
+        }
+        let proofs = vec![Proof::Password, method.proof()];
+        let session = self.issue_session(&member.id, proofs, Scope::Full).await?;
         let factors = session
             .proofs
             .iter()
@@ -208,10 +211,12 @@ impl Auth {
         Ok(session)
     }
 
-    /// Emails a code for a pending challenge; when the code expires.
+    /// Emails a code for a pending challenge, asked from `client_address`;
+    /// when the code expires.
     pub async fn send_challenge_email_code(
         &self,
         challenge_token: &SecretString,
+        client_address: Option<&str>,
     ) -> Result<i64, SendCodeError> {
         let digest = token::digest(challenge_token);
         let now = self.clock.now_ms();
@@ -228,12 +233,13 @@ impl Auth {
             .store
             .member_by_id(&challenge.member_id)
             .await?
+            .filter(|m| !m.locked)
             .ok_or(SendCodeError::InvalidChallenge)?;
         let expires_at = self
             .factors
             .send_email_code(&member.id, &member.email)
             .await?;
-        self.audit(AuditEntry::by(AuditKind::EmailCodeSent, &member))
+        self.audit(AuditEntry::by(AuditKind::EmailCodeSent, &member).from_address(client_address))
             .await?;
         Ok(expires_at)
     }
@@ -327,5 +333,41 @@ mod tests {
             refused,
             Err(AnswerError::Throttled(Some(d))) if d == Duration::from_secs(42)
         ));
+    }
+
+    #[tokio::test]
+    async fn answer_refused_when_member_locked_after_challenge_opened() {
+        let methods = vec![Method::Totp, Method::EmailCode];
+        let (h, token) = challenged(methods.clone(), |_, _| Ok(())).await;
+        let owner = h.auth.store.member_by_email(OWNER).await.unwrap().unwrap();
+        let now = h.auth.clock.now_ms();
+        // A challenge a racing login stored just after the lock.
+        h.auth
+            .store
+            .lock_member(&owner.member.id, now)
+            .await
+            .unwrap();
+        let late = token::generate();
+        let record = ChallengeRecord {
+            token_digest: token::digest(&late),
+            member_id: owner.member.id.clone(),
+            methods,
+            attempts: 0,
+            created_at: now,
+            expires_at: now + 60_000,
+        };
+        h.auth.store.insert_challenge(&record).await.unwrap();
+
+        let answered = answer(&h, &late, Method::Totp).await;
+        let sent = h.auth.send_challenge_email_code(&late, None).await;
+        let spent = answer(&h, &token, Method::Totp).await;
+
+        assert!(matches!(answered, Err(AnswerError::Rejected)));
+        assert!(
+            matches!(sent, Err(SendCodeError::InvalidChallenge)),
+            "{sent:?}"
+        );
+        assert!(matches!(spent, Err(AnswerError::Rejected)));
+        assert!(h.factors.checked.lock().unwrap().is_empty());
     }
 }

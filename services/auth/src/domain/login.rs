@@ -128,9 +128,11 @@ impl Auth {
             return Err(LoginError::InvalidCredentials);
         };
 
-        self.clear_account_failures(email).await?;
         let member = record.member;
         if member.locked {
+            // Counted like a wrong password, so that neither the answer nor
+            // the failure limit tells that the password was right.
+            self.count_login_failure(email, client_address, now).await?;
             tracing::info!(
                 target: SECURITY_TARGET,
                 outcome = "locked",
@@ -148,6 +150,7 @@ impl Auth {
             .await?;
             return Err(LoginError::Locked);
         }
+        self.clear_account_failures(email).await?;
         tracing::info!(
             target: SECURITY_TARGET,
             outcome = "accepted",
@@ -333,5 +336,19 @@ mod tests {
         assert!(busy > 0, "no login was refused as busy");
         assert!(signed_in > 0, "no login was answered");
         assert_eq!(busy + signed_in, outcomes.len());
+    }
+
+    #[tokio::test]
+    async fn locked_account_counts_right_password_as_failure() {
+        let h = harness(ROOMY, FakeFactors::none()).await;
+        let owner = h.auth.store.member_by_email(OWNER).await.unwrap().unwrap();
+        h.auth.store.lock_member(&owner.member.id, 1).await.unwrap();
+
+        fail_times(&h, OWNER, ACCOUNT_LIMIT - 1, None).await;
+        let right = attempt(&h, OWNER, PASSWORD, None).await;
+        let next = attempt(&h, OWNER, "wrong password", None).await;
+
+        assert!(matches!(right, LoginError::Locked), "{right:?}");
+        assert!(matches!(next, LoginError::TooManyFailures(_)), "{next:?}");
     }
 }

@@ -39,16 +39,20 @@ impl Auth {
         organization_id: &str,
         now: i64,
     ) -> Result<Enforcement, StoreError> {
-        let Some(organization) = self.store.organization(organization_id).await? else {
-            return Ok(Enforcement::None);
-        };
-        if !self.policy_enforced(&organization) {
-            return Ok(Enforcement::None);
+        let organization = self.store.organization(organization_id).await?;
+        Ok(organization.map_or(Enforcement::None, |o| self.enforcement_of(&o, now)))
+    }
+
+    /// What the policy of `organization` asks at `now` of a member without
+    /// MFA.
+    pub(crate) fn enforcement_of(&self, organization: &Organization, now: i64) -> Enforcement {
+        if !self.policy_enforced(organization) {
+            return Enforcement::None;
         }
-        Ok(match organization.policy.grace_until {
+        match organization.policy.grace_until {
             Some(deadline) if deadline > now => Enforcement::From(deadline),
             _ => Enforcement::Now,
-        })
+        }
     }
 
     /// Sets the policy of the caller's organization; the caller must be an
@@ -121,7 +125,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        LoginOutcome,
+        LoginOutcome, SessionError,
         testing::{FakeFactors, Harness, OWNER, PASSWORD, ROOMY, email, harness, password},
     };
 
@@ -179,7 +183,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn set_mfa_policy_refused_to_restricted_session() {
+    async fn set_mfa_policy_refused_to_restricted_sessions_old_and_new() {
         let h = harness(ROOMY, FakeFactors::none()).await;
         let token = owner_session(&h).await;
         let now_required = MfaPolicy {
@@ -205,6 +209,12 @@ mod tests {
             matches!(refused, Err(AdminError::Restricted)),
             "{refused:?}"
         );
-        assert!(h.auth.validate_session(&token).await.is_ok());
+        // The session that set the policy was proven by password alone.
+        let earlier = h.auth.validate_session(&token).await;
+        assert!(
+            matches!(earlier, Err(SessionError::Restricted)),
+            "{:?}",
+            earlier.err()
+        );
     }
 }

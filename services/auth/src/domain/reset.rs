@@ -54,6 +54,7 @@ impl Auth {
 
         let had_mfa = self.factors.reset(&member.id).await?;
         let ended_sessions = self.store.delete_member_sessions(&member.id, None).await?;
+        self.store.delete_member_challenges(&member.id).await?;
         tracing::info!(
             target: SECURITY_TARGET,
             actor = %caller.id,

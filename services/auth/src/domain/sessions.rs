@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 use countersign_kit::{clock::millis, token};
 
-use super::{Auth, Proof, SECURITY_TARGET, Scope};
+use super::{Auth, Proof, SECURITY_TARGET, Scope, policy::Enforcement};
 use crate::store::{SessionRecord, StoreError};
 
 pub use crate::store::SessionRow as SessionView;
@@ -92,11 +92,19 @@ impl Auth {
         let now = self.clock.now_ms();
         // A lock ends the member's sessions; one issued by a login that
         // raced the lock is refused here.
-        self.store
+        let mut view = self
+            .store
             .live_session(&token::digest(token), now)
             .await?
             .filter(|view| !view.member.locked)
-            .ok_or(SessionError::InvalidToken)
+            .ok_or(SessionError::InvalidToken)?;
+        // A session proven by password alone, issued before the policy
+        // bound, may only enroll from then on, like the logins after it.
+        let password_only = !view.proofs.iter().any(|p| *p != Proof::Password);
+        if password_only && self.enforcement_of(&view.organization, now) == Enforcement::Now {
+            view.scope = Scope::Enrollment;
+        }
+        Ok(view)
     }
 
     /// Ends the session, of either scope; an unknown token is refused like
@@ -109,17 +117,22 @@ impl Auth {
     }
 
     /// Ends every session of a member but `keep`, which stays only if of
-    /// [`Scope::Full`]; how many ended.
+    /// [`Scope::Full`] and then counts `proof` among its factors; how many
+    /// ended.
     pub async fn end_sessions(
         &self,
         member_id: &str,
         keep: Option<&SecretString>,
+        proof: Option<Proof>,
     ) -> Result<u64, SessionError> {
         let keep = keep.map(token::digest);
         let ended = self
             .store
             .delete_member_sessions(member_id, keep.as_deref())
             .await?;
+        if let (Some(keep), Some(proof)) = (&keep, proof) {
+            self.store.add_session_proof(keep, member_id, proof).await?;
+        }
         tracing::info!(target: SECURITY_TARGET, member_id, ended, "other sessions ended");
         Ok(ended)
     }

@@ -55,6 +55,7 @@ impl AdminService for AuthApi {
         request: Request<pb::AddMemberRequest>,
     ) -> Result<Response<pb::AddMemberResponse>, Status> {
         let token = convert::session_token(&request)?;
+        let address = client_address(&request);
         let request = request.into_inner();
 
         let new = NewMemberRequest {
@@ -63,7 +64,10 @@ impl AdminService for AuthApi {
             role: convert::role(&request.role)?,
         };
 
-        let member = self.auth.add_member(&token, new).await?;
+        let member = self
+            .auth
+            .add_member(&token, new, address.as_deref())
+            .await?;
 
         Ok(Response::new(pb::AddMemberResponse {
             member: Some(convert::member(&member)),

@@ -52,11 +52,15 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::SendChallengeEmailCodeRequest>,
     ) -> Result<Response<pb::SendChallengeEmailCodeResponse>, Status> {
+        let address = client_address(&request);
         let request = request.into_inner();
 
         let token = convert::token_field("challenge_token", &request.challenge_token)?;
 
-        let expires_at = self.auth.send_challenge_email_code(&token).await?;
+        let expires_at = self
+            .auth
+            .send_challenge_email_code(&token, address.as_deref())
+            .await?;
 
         Ok(Response::new(pb::SendChallengeEmailCodeResponse {
             code_expire_time: Some(timestamp(expires_at)),

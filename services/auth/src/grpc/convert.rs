@@ -10,7 +10,7 @@ use countersign_proto::auth::v1 as pb;
 use super::status::INVALID_SESSION;
 use crate::domain::{
     Email, IssuedSession, LoginOutcome, Member, Method, Organization, Password, PasswordError,
-    Role, SessionView,
+    Proof, Role, SessionView,
 };
 
 /// Longest code text passed on to the mfa service, in bytes: room for a
@@ -113,6 +113,21 @@ pub fn client_address_field(text: &str) -> Result<Option<String>, Status> {
         return Err(invalid_argument("client_address", "is not an address"));
     }
     Ok(Some(text.to_string()))
+}
+
+/// A second factor a kept session has just proven: empty for none, else a
+/// second-factor proof name, and only with a session to keep.
+pub fn kept_session_proof(text: &str, keeping: bool) -> Result<Option<Proof>, Status> {
+    const FIELD: &str = "kept_session_proof";
+    match (text, Proof::parse(text)) {
+        ("", _) => Ok(None),
+        (_, Some(Proof::Password)) | (_, None) => Err(invalid_argument(
+            FIELD,
+            "must be a second factor such as \"otp\"",
+        )),
+        (_, Some(_)) if !keeping => Err(invalid_argument(FIELD, "needs keep_session_token")),
+        (_, Some(proof)) => Ok(Some(proof)),
+    }
 }
 
 pub fn role(text: &str) -> Result<Role, Status> {

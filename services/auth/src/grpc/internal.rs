@@ -20,8 +20,12 @@ impl AuthInternalService for AuthApi {
             "" => None,
             token => Some(convert::token_field("keep_session_token", token)?),
         };
+        let proof = convert::kept_session_proof(&request.kept_session_proof, keep.is_some())?;
 
-        let ended = self.auth.end_sessions(&member_id, keep.as_ref()).await?;
+        let ended = self
+            .auth
+            .end_sessions(&member_id, keep.as_ref(), proof)
+            .await?;
 
         Ok(Response::new(pb::EndSessionsResponse {
             ended_count: u32::try_from(ended).unwrap_or(u32::MAX),

@@ -256,9 +256,22 @@ pub trait AuthStore: Send + Sync {
     /// one transaction; false when they were already locked or unknown.
     async fn lock_member(&self, member_id: &str, now: i64) -> Result<bool, StoreError>;
 
-    /// Unlocks a member and voids their report tokens, in one
-    /// transaction; false (and nothing changed) when they were not locked.
+    /// Unlocks a member, ends the sessions and challenges made while locked
+    /// and voids their report tokens, in one transaction; false (and
+    /// nothing changed) when they were not locked.
     async fn unlock_member(&self, member_id: &str) -> Result<bool, StoreError>;
+
+    /// Adds `proof` to the factors of the member's full session with this
+    /// digest, unless it has it; whether the session changed.
+    async fn add_session_proof(
+        &self,
+        digest: &str,
+        member_id: &str,
+        proof: Proof,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends a member's pending login challenges; how many.
+    async fn delete_member_challenges(&self, member_id: &str) -> Result<u64, StoreError>;
 
     /// Stores an invitation, replacing (and so voiding) any earlier one for
     /// the same organization and email; deletes invitations expired by its

@@ -325,6 +325,19 @@ impl AuthStore for SqlStore {
         organizations::unlock_member(&self.pool, member_id).await
     }
 
+    async fn add_session_proof(
+        &self,
+        digest: &str,
+        member_id: &str,
+        proof: Proof,
+    ) -> Result<bool, StoreError> {
+        organizations::add_session_proof(&self.pool, digest, member_id, proof).await
+    }
+
+    async fn delete_member_challenges(&self, member_id: &str) -> Result<u64, StoreError> {
+        organizations::delete_member_challenges(&self.pool, member_id).await
+    }
+
     async fn put_invitation(&self, invitation: &InvitationRecord) -> Result<(), StoreError> {
         invitations::put(&self.pool, invitation).await
     }

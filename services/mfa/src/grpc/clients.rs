@@ -118,9 +118,11 @@ impl Sessions for GrpcSessions {
     }
 
     async fn end_others(&self, member: &MemberId, keep: &SessionToken) -> Result<u32, RemoteError> {
+        // The kept session has just confirmed an enrollment with a code.
         let request = EndSessionsRequest {
             member_id: member.as_str().to_string(),
             keep_session_token: keep.expose().to_string(),
+            kept_session_proof: "otp".to_string(),
         };
         let reply = self
             .internal

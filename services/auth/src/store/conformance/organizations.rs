@@ -168,10 +168,32 @@ pub async fn member_lock_ends_sessions_and_challenges(store: &dyn AuthStore, tag
             .await
             .unwrap();
     }
+    // A login racing the lock stored a session and a challenge after it.
+    let raced = session(&digest("raced"), &locked.id, NOW + 1_000);
+    store.insert_session(&raced).await.unwrap();
+    let raced_challenge = challenge(&digest("raced"), &locked.id);
+    store.insert_challenge(&raced_challenge).await.unwrap();
     assert!(store.unlock_member(&locked.id).await.unwrap());
     assert!(!store.unlock_member(&locked.id).await.unwrap());
     assert!(!store.unlock_member(&owner.id).await.unwrap());
     assert_locked(store, tag, false).await;
+    let revived = store.live_session(&digest("raced"), NOW).await.unwrap();
+    assert!(
+        revived.is_none(),
+        "a session made while locked outlived the unlock"
+    );
+    let pending = store
+        .live_challenge(&digest("raced"), NOW, 5)
+        .await
+        .unwrap();
+    assert!(pending.is_none());
+    assert!(
+        store
+            .live_session(&digest("owner"), NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Unlocking voided the unlocked member's report tokens only.
     let voided = store
         .take_report_token(&digest("report"), NOW)

@@ -8,7 +8,7 @@ use super::{
     rows::{MEMBER_COLUMNS, member, stored_policy},
 };
 use crate::{
-    domain::{Member, MfaPolicy},
+    domain::{Member, MfaPolicy, Proof, Scope},
     store::StoreError,
 };
 
@@ -78,18 +78,14 @@ pub(super) async fn lock_member(
     if !locked {
         return Ok(false);
     }
-    for sql in [
-        "DELETE FROM sessions WHERE member_id = $1",
-        "DELETE FROM challenges WHERE member_id = $1",
-    ] {
-        sqlx::query(sql).bind(member_id).execute(&mut *tx).await?;
-    }
+    end_access(&mut tx, member_id, &[]).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Unlocks a member and voids their outstanding report links, which
-/// would lock the account again, in one transaction.
+/// Unlocks a member in one transaction that also ends whatever sessions
+/// and challenges logins racing the lock made meanwhile, and voids the
+/// member's outstanding report links, which would lock the account again.
 pub(super) async fn unlock_member(pool: &AnyPool, member_id: &str) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query("UPDATE members SET locked_at = 0 WHERE id = $1 AND locked_at <> 0")
@@ -99,10 +95,54 @@ pub(super) async fn unlock_member(pool: &AnyPool, member_id: &str) -> Result<boo
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM report_tokens WHERE member_id = $1")
-        .bind(member_id)
-        .execute(&mut *tx)
-        .await?;
+    end_access(&mut tx, member_id, &["report_tokens"]).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Deletes the member's sessions and challenges, and their rows of `more`
+/// tables, within `tx`.
+async fn end_access(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    member_id: &str,
+    more: &[&str],
+) -> Result<(), StoreError> {
+    for table in ["sessions", "challenges"].iter().chain(more) {
+        let sql = format!("DELETE FROM {table} WHERE member_id = $1");
+        sqlx::query(&sql).bind(member_id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Appends a proof to a full session's comma-separated factors, unless it
+/// is among them already.
+pub(super) async fn add_session_proof(
+    pool: &AnyPool,
+    digest: &str,
+    member_id: &str,
+    proof: Proof,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET factors = factors || ',' || $3 \
+         WHERE token_digest = $1 AND member_id = $2 AND scope = $4 \
+         AND (',' || factors || ',') NOT LIKE ('%,' || $3 || ',%')",
+    )
+    .bind(digest)
+    .bind(member_id)
+    .bind(proof.as_str())
+    .bind(Scope::Full.as_str())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn delete_member_challenges(
+    pool: &AnyPool,
+    member_id: &str,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM challenges WHERE member_id = $1")
+        .bind(member_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
 }
