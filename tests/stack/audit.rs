@@ -21,18 +21,8 @@ use crate::{
 
 const HOME: &str = "203.0.113.9";
 
-async fn events(
-    stack: &Stack,
-    admin: &str,
-    request: ListAuditEventsRequest,
-) -> (Vec<AuditEvent>, String) {
-    let page = stack
-        .admin_client()
-        .list_audit_events(bearer(request, admin))
-        .await
-        .unwrap()
-        .into_inner();
-    (page.events, page.next_page_token)
+async fn events(stack: &Stack, admin: &str, request: ListAuditEventsRequest) -> Vec<AuditEvent> {
+    crate::org::audit_page(stack, admin, request).await.events
 }
 
 fn kinds(events: &[AuditEvent]) -> Vec<&str> {
@@ -116,7 +106,7 @@ async fn audit_log_records_factor_actions_and_filters_them() {
         kinds: vec!["login_failed".to_string()],
         ..Default::default()
     };
-    let (failed, _) = events(&stack, &owner, failed).await;
+    let failed = events(&stack, &owner, failed).await;
     assert!(failed.len() >= 6, "{:?}", kinds(&failed));
     assert!(
         failed
@@ -143,7 +133,7 @@ async fn audit_log_records_factor_actions_and_filters_them() {
         end_time: Some(at(split)),
         ..Default::default()
     };
-    let (early, _) = events(&stack, &owner, early).await;
+    let early = events(&stack, &owner, early).await;
     assert_eq!(kinds(&early), ["login_failed", "member_added"]);
     assert_eq!(early[1].client_address, HOME);
     assert_eq!(early[1].actor_id, whoami(&stack, &owner).await.id);
@@ -152,10 +142,10 @@ async fn audit_log_records_factor_actions_and_filters_them() {
         start_time: Some(at(split)),
         ..Default::default()
     };
-    let (late, _) = events(&stack, &owner, late).await;
+    let late = events(&stack, &owner, late).await;
     assert!(late.iter().all(|e| e.time.unwrap().seconds >= split / 1000));
     let owner_id = whoami(&stack, &owner).await.id;
-    let (owners, _) = events(
+    let owners = events(
         &stack,
         &owner,
         ListAuditEventsRequest {

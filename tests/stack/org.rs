@@ -6,7 +6,7 @@ use tonic::Status;
 
 use countersign_proto::auth::v1::{
     AcceptInvitationRequest, AuditEvent, GetAdoptionReportRequest, GetAdoptionReportResponse,
-    InviteMemberRequest, ListAuditEventsRequest, Member, MfaPolicy,
+    InviteMemberRequest, ListAuditEventsRequest, ListAuditEventsResponse, Member, MfaPolicy,
     ReportUnrecognizedActivityRequest, ResetMemberMfaRequest, ResetMemberMfaResponse,
     SetMfaPolicyRequest, SetOrganizationPlanRequest, UnlockMemberRequest, ValidateSessionRequest,
 };
@@ -149,6 +149,20 @@ pub async fn adoption(stack: &Stack, admin: &str) -> GetAdoptionReportResponse {
         .into_inner()
 }
 
+/// One page of the caller's organization's audit events.
+pub async fn audit_page(
+    stack: &Stack,
+    admin: &str,
+    request: ListAuditEventsRequest,
+) -> ListAuditEventsResponse {
+    stack
+        .admin_client()
+        .list_audit_events(bearer(request, admin))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// Every audit event of the caller's organization, newest first, read in
 /// pages of `page_size`, each checked to hold no more.
 pub async fn audit_events(stack: &Stack, admin: &str, page_size: u32) -> Vec<AuditEvent> {
@@ -160,12 +174,7 @@ pub async fn audit_events(stack: &Stack, admin: &str, page_size: u32) -> Vec<Aud
             page_token: page_token.clone(),
             ..Default::default()
         };
-        let page = stack
-            .admin_client()
-            .list_audit_events(bearer(request, admin))
-            .await
-            .unwrap()
-            .into_inner();
+        let page = audit_page(stack, admin, request).await;
         assert!(page.events.len() <= page_size as usize);
         events.extend(page.events);
         if page.next_page_token.is_empty() {
