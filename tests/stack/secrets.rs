@@ -45,12 +45,16 @@ impl Secrets {
     }
 }
 
-/// Whether `code` occurs in `haystack` with no digit just before or after.
+/// Whether `code` occurs in `haystack` as a word of its own: no letter or
+/// digit just before or after, so that the digits of a longer number or of
+/// a hex id (a digest, a UUID) in the logs of the many tests running in
+/// this process are not taken for it.
 fn has_standalone(haystack: &str, code: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     haystack.match_indices(code).any(|(at, _)| {
         let before = haystack[..at].chars().next_back();
         let after = haystack[at + code.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+        !word(before) && !word(after)
     })
 }
 
@@ -224,11 +228,13 @@ async fn journey_keeps_no_secret_in_clear_in_postgres_redis_or_logs() {
 }
 
 #[test]
-fn standalone_code_is_found_only_outside_longer_numbers() {
+fn standalone_code_is_found_only_outside_longer_numbers_and_ids() {
     assert!(has_standalone("code=012345.", "012345"));
     assert!(has_standalone("012345", "012345"));
+    assert!(has_standalone("\"012345\" and 2012345", "012345"));
     assert!(!has_standalone("at 17012345678 ms", "012345"));
     assert!(!has_standalone("x0123456", "012345"));
+    assert!(!has_standalone("id 0190b5d0-a012345f-7000", "012345"));
 }
 
 #[test]
