@@ -100,6 +100,14 @@ async fn audit_log_records_factor_actions_and_filters_them() {
         assert!(all.iter().any(|k| k == kind), "no {kind} in {all:?}");
     }
     assert_eq!(all[0], "recovery_codes_regenerated");
+    let locked = ListAuditEventsRequest {
+        kinds: vec!["mfa_locked".to_string()],
+        ..Default::default()
+    };
+    let locked = events(&stack, &owner, locked).await;
+    // Auth forwards the address of the login whose answers locked it.
+    assert_eq!(locked.len(), 1);
+    assert_eq!(locked[0].client_address, "127.0.0.1");
 
     // By kind: both password and code failures, from where they came.
     let failed = ListAuditEventsRequest {

@@ -336,11 +336,11 @@ async fn internal_calls_refuse_malformed_input_and_kinds_mfa_does_not_report() {
         (record(|r| r.kind = "MFA_ENABLED".into()), "kind"),
         (record(|r| r.outcome = "maybe".into()), "outcome"),
         (
-            record(|r| r.client_address = "a b".into()),
+            record(|r| r.client_address = "a\u{1}b".into()),
             "client_address",
         ),
         (
-            record(|r| r.client_address = "1".repeat(65)),
+            record(|r| r.client_address = "1".repeat(257)),
             "client_address",
         ),
         (

@@ -54,6 +54,7 @@ async fn pair(
         method: method.to_string(),
         code: code.to_string(),
         email: member.email.clone(),
+        client_address: String::new(),
     };
     let (mut a, mut b) = (client.clone(), client.clone());
     let (first, second) = tokio::join!(

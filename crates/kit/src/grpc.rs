@@ -128,6 +128,24 @@ pub fn bearer(metadata: &MetadataMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// A client address one service passes on to another in field
+/// `client_address`: empty for none, else what [`client_address`] can
+/// give (printable ASCII, spaces included, up to 256 bytes); anything else
+/// is INVALID_ARGUMENT.
+pub fn client_address_field(text: &str) -> Result<Option<String>, tonic::Status> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let printable = |b: u8| b == b' ' || b.is_ascii_graphic();
+    if text.len() > MAX_FORWARDED_LEN || !text.bytes().all(printable) {
+        return Err(crate::status::invalid_argument(
+            "client_address",
+            "is not an address",
+        ));
+    }
+    Ok(Some(text.to_string()))
+}
+
 /// The end user's address as the gateway forwarded it, else the peer's.
 pub fn client_address<T>(request: &tonic::Request<T>) -> Option<String> {
     let forwarded = request
@@ -148,6 +166,18 @@ mod tests {
     use tonic::metadata::MetadataValue;
 
     use super::*;
+
+    #[test]
+    fn client_address_field_takes_what_a_forwarded_address_can_be() {
+        assert_eq!(client_address_field("").unwrap(), None);
+        let v6 = "2001:db8::1";
+        assert_eq!(client_address_field(v6).unwrap().as_deref(), Some(v6));
+        assert!(client_address_field("unknown host").is_ok());
+        assert!(client_address_field(&"a".repeat(MAX_FORWARDED_LEN)).is_ok());
+        assert!(client_address_field(&"a".repeat(MAX_FORWARDED_LEN + 1)).is_err());
+        assert!(client_address_field("a\u{1}b").is_err());
+        assert!(client_address_field("caf\u{e9}").is_err());
+    }
 
     fn metadata(value: &'static str) -> MetadataMap {
         let mut map = MetadataMap::new();

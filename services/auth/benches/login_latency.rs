@@ -53,6 +53,7 @@ impl SecondFactors for NoFactors {
         _: &str,
         _: Method,
         _: &SecretString,
+        _: Option<&str>,
     ) -> Result<(), FactorError> {
         Err(FactorError::Rejected)
     }

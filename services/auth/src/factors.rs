@@ -44,13 +44,15 @@ pub trait SecondFactors: Send + Sync {
     async fn methods(&self, member_id: &str) -> Result<Vec<Method>, FactorError>;
 
     /// Checks a code for the member, whose email gets the notice should
-    /// this attempt lock their second factor.
+    /// this attempt lock their second factor; the end user's address goes
+    /// into the audit event of such a lock.
     async fn verify(
         &self,
         member_id: &str,
         email: &str,
         method: Method,
         code: &SecretString,
+        client_address: Option<&str>,
     ) -> Result<(), FactorError>;
 
     /// Mails the member a one-time code; when it expires, in milliseconds
@@ -130,12 +132,14 @@ impl SecondFactors for MfaClient {
         email: &str,
         method: Method,
         code: &SecretString,
+        client_address: Option<&str>,
     ) -> Result<(), FactorError> {
         let request = VerifyFactorRequest {
             member_id: member_id.to_string(),
             method: method.as_str().to_string(),
             code: code.expose_secret().to_string(),
             email: email.to_string(),
+            client_address: client_address.unwrap_or_default().to_string(),
         };
         self.client
             .clone()

@@ -174,7 +174,7 @@ impl Auth {
             .ok_or(AnswerError::Rejected)?;
         let verified = self
             .factors
-            .verify(&member.id, &member.email, method, code)
+            .verify(&member.id, &member.email, method, code, client_address)
             .await;
         if let Err(error) = verified {
             if matches!(error, FactorError::Rejected | FactorError::Throttled(_)) {

@@ -75,6 +75,7 @@ impl SecondFactors for FakeFactors {
         email: &str,
         method: Method,
         code: &SecretString,
+        _client_address: Option<&str>,
     ) -> Result<(), FactorError> {
         let code = code.expose_secret();
         let check = (email.to_string(), method, code.to_string());

@@ -103,18 +103,6 @@ pub fn id_field(field: &str, text: &str) -> Result<String, Status> {
     Ok(text.to_string())
 }
 
-/// A client address another service passes on: empty for none, else up
-/// to 64 printable ASCII characters without spaces.
-pub fn client_address_field(text: &str) -> Result<Option<String>, Status> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    if text.len() > 64 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(invalid_argument("client_address", "is not an address"));
-    }
-    Ok(Some(text.to_string()))
-}
-
 /// A second factor a kept session has just proven: empty for none, else a
 /// second-factor proof name, and only with a session to keep.
 pub fn kept_session_proof(text: &str, keeping: bool) -> Result<Option<Proof>, Status> {

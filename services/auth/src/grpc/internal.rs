@@ -1,6 +1,8 @@
 //! `countersign.auth.v1.AuthInternalService`, for the other services.
 
 use secrecy::ExposeSecret;
+
+use countersign_kit::grpc::client_address_field;
 use tonic::{Request, Response, Status};
 
 use countersign_proto::auth::v1::{self as pb, auth_internal_service_server::AuthInternalService};
@@ -41,7 +43,7 @@ impl AuthInternalService for AuthApi {
         let member_id = convert::member_id(&request.member_id)?;
         let kind = records::reported_kind(&request.kind)?;
         let outcome = records::outcome(&request.outcome)?;
-        let address = convert::client_address_field(&request.client_address)?;
+        let address = client_address_field(&request.client_address)?;
         let detail = records::detail(&request.detail)?;
 
         self.auth

@@ -102,13 +102,15 @@ mod tests {
     impl Harness {
         async fn verify_totp(&self, code: &Code) -> Result<(), VerifyError> {
             let (member, email) = (member(), email());
-            self.mfa.verify(&member, Method::Totp, code, &email).await
+            self.mfa
+                .verify(&member, Method::Totp, code, &email, None)
+                .await
         }
 
         async fn verify_emailed(&self, code: &Code) -> Result<(), VerifyError> {
             let (member, email) = (member(), email());
             self.mfa
-                .verify(&member, Method::EmailCode, code, &email)
+                .verify(&member, Method::EmailCode, code, &email, None)
                 .await
         }
 
@@ -139,7 +141,10 @@ mod tests {
         let totp = h.verify_totp(&fresh).await;
         assert!(matches!(totp, Err(VerifyError::NoFactor)), "{totp:?}");
         let (member, email) = (member(), email());
-        let used = h.mfa.verify_recovery_code(&member, &recovery, &email).await;
+        let used = h
+            .mfa
+            .verify_recovery_code(&member, &recovery, &email, None)
+            .await;
         assert!(matches!(used, Err(VerifyError::NoFactor)));
         assert_eq!(h.mailer.templates(), sent_before);
         assert!(!h.mailer.templates().contains(&Template::MfaDisabled));

@@ -151,7 +151,7 @@ mod tests {
 
     async fn verify(h: &Harness, code: &Code) -> Result<(), VerifyError> {
         h.mfa
-            .verify(&member(), Method::EmailCode, code, &email())
+            .verify(&member(), Method::EmailCode, code, &email(), None)
             .await
     }
 

@@ -297,7 +297,9 @@ impl Harness {
     /// Answers a challenge of the test member with a recovery code.
     pub async fn use_code(&self, code: &RecoveryCode) -> Result<(), VerifyError> {
         let (member, email) = (member(), email());
-        self.mfa.verify_recovery_code(&member, code, &email).await
+        self.mfa
+            .verify_recovery_code(&member, code, &email, None)
+            .await
     }
 
     /// The recovery codes the test member has left.

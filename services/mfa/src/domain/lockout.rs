@@ -164,7 +164,7 @@ mod tests {
     }
 
     async fn verify(h: &Harness, method: Method, code: &Code) -> Result<(), VerifyError> {
-        h.mfa.verify(&member(), method, code, &email()).await
+        h.mfa.verify(&member(), method, code, &email(), None).await
     }
 
     /// A TOTP code that matches no step of the window.

@@ -28,8 +28,9 @@ impl Mfa {
         member: &MemberId,
         code: &RecoveryCode,
         email: &EmailAddress,
+        address: Option<&str>,
     ) -> Result<(), VerifyError> {
-        let verdict = self.use_recovery_code(member, code, email).await;
+        let verdict = self.use_recovery_code(member, code, email, address).await;
         logged(member, Method::RecoveryCode, verdict)
     }
 
@@ -38,6 +39,7 @@ impl Mfa {
         member: &MemberId,
         code: &RecoveryCode,
         email: &EmailAddress,
+        address: Option<&str>,
     ) -> Result<(), VerifyError> {
         if self.deps.factors.factor(member).await?.is_none() {
             return Err(VerifyError::NoFactor);
@@ -47,8 +49,7 @@ impl Mfa {
             let left = self.deps.factors.use_recovery_code(member, &digest).await?;
             left.ok_or(VerifyError::WrongCode)
         };
-        // Auth asks on the member's behalf and forwards no address.
-        let left = self.guarded(member, email, None, used).await?;
+        let left = self.guarded(member, email, address, used).await?;
         tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(),
             recovery_codes_left = left, "recovery code used");
         let now = self.now_ms();

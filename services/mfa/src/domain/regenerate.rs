@@ -115,7 +115,7 @@ mod tests {
         let code = h.code(&enrollment, 0);
         let (member, email) = (member(), email());
         h.mfa
-            .verify(&member, Method::Totp, &code, &email)
+            .verify(&member, Method::Totp, &code, &email, None)
             .await
             .unwrap();
 

@@ -179,7 +179,10 @@ mod tests {
         after.next_step();
         let code = after.code(&enrollment, 0);
         let (member, email) = (member(), email());
-        let verified = after.mfa.verify(&member, Method::Totp, &code, &email).await;
+        let verified = after
+            .mfa
+            .verify(&member, Method::Totp, &code, &email, None)
+            .await;
         assert!(verified.is_ok());
     }
 

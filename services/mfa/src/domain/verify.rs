@@ -25,7 +25,8 @@ impl Mfa {
     /// Accepts a right, fresh code or names why not. Failed attempts of
     /// every factor together lock the member for a while, and a locked
     /// member is refused with the time left, whatever the code; `email`
-    /// receives the notice when a lock starts.
+    /// receives the notice when a lock starts, and `address` (the end
+    /// user's, as auth forwards it) goes into its audit event.
     #[tracing::instrument(skip_all, fields(member_id = member.as_str(), method = method.name()))]
     pub async fn verify(
         &self,
@@ -33,13 +34,13 @@ impl Mfa {
         method: Method,
         code: &Code,
         email: &EmailAddress,
+        address: Option<&str>,
     ) -> Result<(), VerifyError> {
         let verdict = async {
             let factor = self.deps.factors.factor(member).await?;
             let factor = factor.ok_or(VerifyError::NoFactor)?;
             let check = self.check_code(member, method, &factor, code);
-            // Auth asks on the member's behalf and forwards no address.
-            self.guarded(member, email, None, check).await
+            self.guarded(member, email, address, check).await
         };
         logged(member, method, verdict.await)
     }
@@ -110,7 +111,9 @@ mod tests {
     }
 
     async fn verify_totp(h: &Harness, code: &Code) -> Result<(), VerifyError> {
-        h.mfa.verify(&member(), Method::Totp, code, &email()).await
+        h.mfa
+            .verify(&member(), Method::Totp, code, &email(), None)
+            .await
     }
 
     #[tokio::test]

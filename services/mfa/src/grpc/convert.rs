@@ -6,7 +6,7 @@ use tonic::{Request, Status, metadata::MetadataMap};
 
 use countersign_kit::{
     clock::timestamp,
-    grpc::{bearer, client_address},
+    grpc::{bearer, client_address, client_address_field},
     status::invalid_argument,
 };
 use countersign_proto::mfa::v1::{
@@ -71,6 +71,8 @@ pub struct VerifyInput {
     pub answer: Answer,
     /// Where a lockout or recovery-code notice goes.
     pub email: EmailAddress,
+    /// The end user's address, as auth forwards it, for the audit log.
+    pub client_address: Option<String>,
 }
 
 impl TryFrom<VerifyFactorRequest> for VerifyInput {
@@ -88,6 +90,7 @@ impl TryFrom<VerifyFactorRequest> for VerifyInput {
             member,
             answer,
             email: email(&request.email)?,
+            client_address: client_address_field(&request.client_address)?,
         })
     }
 }
@@ -184,7 +187,20 @@ mod tests {
             method: method.into(),
             code: code.into(),
             email: "ada@example.com".into(),
+            client_address: "203.0.113.7".into(),
         }
+    }
+
+    #[test]
+    fn verify_input_keeps_client_address_and_names_field_when_malformed() {
+        let input = VerifyInput::try_from(request("totp", "123456")).unwrap();
+        let mut hostile = request("totp", "123456");
+        hostile.client_address = "a\nb".into();
+
+        let status = VerifyInput::try_from(hostile).err().unwrap();
+
+        assert_eq!(input.client_address.as_deref(), Some("203.0.113.7"));
+        assert_eq!(violated_field(&status), "client_address");
     }
 
     fn violated_field(status: &Status) -> String {

@@ -57,10 +57,17 @@ impl MfaInternalService for InternalApi {
         let input = VerifyInput::try_from(message)?;
 
         let (member, email) = (&input.member, &input.email);
+        let address = input.client_address.as_deref();
         match &input.answer {
-            Answer::Code(method, code) => self.mfa.verify(member, *method, code, email).await?,
+            Answer::Code(method, code) => {
+                self.mfa
+                    .verify(member, *method, code, email, address)
+                    .await?
+            }
             Answer::RecoveryCode(code) => {
-                self.mfa.verify_recovery_code(member, code, email).await?
+                self.mfa
+                    .verify_recovery_code(member, code, email, address)
+                    .await?
             }
         }
 

@@ -33,6 +33,7 @@ pub(super) fn verify(method: &str, code: &str) -> VerifyFactorRequest {
         method: method.into(),
         code: code.into(),
         email: "ada@example.com".into(),
+        client_address: String::new(),
     }
 }
 

@@ -52,6 +52,7 @@ impl Enabled {
             method: "recovery_code".into(),
             code: code.into(),
             email: "ada@example.com".into(),
+            client_address: String::new(),
         };
         self.stack.internal.verify_factor(request).await.map(|_| ())
     }
