@@ -7,8 +7,7 @@ use secrecy::SecretString;
 use countersign_kit::{clock::millis, token};
 
 use super::{
-    AdminError, AuditEntry, AuditKind, Auth, Email, Links, Member, Outcome, Password, Role,
-    SECURITY_TARGET,
+    AdminError, AuditEntry, AuditKind, Auth, Email, Links, Member, Password, Role, SECURITY_TARGET,
     admin::{ONLY_OWNERS_GRANT_ADMIN, may_grant},
 };
 use crate::{
@@ -110,8 +109,7 @@ impl Auth {
         self.audit(
             AuditEntry::by(AuditKind::InvitationAccepted, &member)
                 .from_address(client_address)
-                .with("role", member.role.as_str())
-                .outcome(Outcome::Success),
+                .with("role", member.role.as_str()),
         )
         .await?;
         Ok(member)

@@ -24,6 +24,18 @@ pub struct Page<T, C> {
     pub next: Option<C>,
 }
 
+impl<T, C> Page<T, C> {
+    /// The first `size` of `items`, read one beyond the page so as to tell
+    /// whether another follows; its cursor is `cursor` of the last item.
+    fn of(mut items: Vec<T>, size: u32, cursor: impl Fn(&T) -> C) -> Self {
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let more = items.len() > size;
+        items.truncate(size);
+        let next = if more { items.last().map(cursor) } else { None };
+        Self { items, next }
+    }
+}
+
 /// MFA adoption in an organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdoptionReport {
@@ -66,14 +78,11 @@ impl Auth {
                 .map_err(|_| AdminError::InvalidCursor)?;
         }
         let size = page_size(size);
-        let mut items = self
+        let items = self
             .store
             .list_members(&caller.organization.id, after, size + 1)
             .await?;
-        let more = items.len() > size as usize;
-        items.truncate(size as usize);
-        let next = more.then(|| items.last().map(|m| m.id.clone())).flatten();
-        Ok(Page { items, next })
+        Ok(Page::of(items, size, |m| m.id.clone()))
     }
 
     /// MFA adoption in the caller's organization.
@@ -84,7 +93,7 @@ impl Auth {
         let caller = self.admin_caller(session_token).await?;
         let organization = &caller.organization;
         let now = self.clock.now_ms();
-        let enforcement = self.enforcement(&organization.id, now).await?;
+        let enforcement = self.enforcement_of(organization, now);
         let mut report = AdoptionReport {
             member_count: 0,
             with_mfa: 0,
@@ -142,16 +151,11 @@ impl Auth {
             ),
         };
         let size = page_size(size);
-        let mut items = self
+        let items = self
             .store
             .list_audit_events(organization_id, filter, before, size + 1)
             .await?;
-        let more = items.len() > size as usize;
-        items.truncate(size as usize);
-        let next = more
-            .then(|| items.last().map(|row| row.event.id.clone()))
-            .flatten();
-        Ok(Page { items, next })
+        Ok(Page::of(items, size, |row| row.event.id.clone()))
     }
 
     /// Writes an event the mfa service reports about one of its members.

@@ -84,7 +84,7 @@ impl Auth {
     async fn send_reset_notice(&self, member: &Member) {
         let now = self.clock.now_ms();
         let sent = async {
-            let report_url = self.create_report_link(&member.id).await?;
+            let report_url = self.report_link(&member.id).await?;
             let key = format!("auth:mfa_reset:{}:{now}", member.id);
             let notice = Notice::MfaReset { report_url };
             self.notices.send(&member.email, notice, &key).await?;
@@ -95,11 +95,17 @@ impl Auth {
         }
     }
 
-    /// A one-time "this wasn't me" link for a member's security email.
+    /// A one-time "this wasn't me" link for a member's security email,
+    /// for the mfa service; an unknown member is refused.
     pub async fn create_report_link(&self, member_id: &str) -> Result<SecretString, AdminError> {
         if self.store.member_by_id(member_id).await?.is_none() {
             return Err(AdminError::NotAllowed);
         }
+        self.report_link(member_id).await
+    }
+
+    /// A one-time "this wasn't me" link for a known member.
+    async fn report_link(&self, member_id: &str) -> Result<SecretString, AdminError> {
         let token = token::generate();
         let now = self.clock.now_ms();
         let expires_at = now.saturating_add(millis(self.links.report_ttl));
@@ -144,15 +150,20 @@ impl Auth {
     }
 
     /// Lifts the lock of a reported account and voids its outstanding
-    /// report links; whether it was locked. Only an owner unlocks an admin
-    /// or another owner.
+    /// report links; whether it was locked. `caller_token` is an admin's
+    /// session, and only an owner unlocks an admin or another owner; or it
+    /// is the operator token, which unlocks anyone: the way out for an
+    /// organization whose only owner reported activity.
     pub async fn unlock_member(
         &self,
-        session_token: &SecretString,
+        caller_token: &SecretString,
         member_id: &str,
         client_address: Option<&str>,
     ) -> Result<bool, AdminError> {
-        let caller = self.admin_caller(session_token).await?.member;
+        if self.check_operator(caller_token).is_ok() {
+            return self.unlock_member_as_operator(member_id).await;
+        }
+        let caller = self.admin_caller(caller_token).await?.member;
         let member = self.member_of(&caller.organization_id, member_id).await?;
         if member.role != Role::Member && caller.role != Role::Owner {
             return Err(AdminError::Forbidden(
@@ -164,15 +175,8 @@ impl Auth {
         self.unlock(&member, entry).await
     }
 
-    /// Lifts the lock of any member, for a caller holding the operator
-    /// token: the way out for an organization whose only owner reported
-    /// activity.
-    pub async fn unlock_member_as_operator(
-        &self,
-        operator_token: &SecretString,
-        member_id: &str,
-    ) -> Result<bool, AdminError> {
-        self.check_operator(operator_token)?;
+    /// Lifts the lock of any member, for the operator.
+    async fn unlock_member_as_operator(&self, member_id: &str) -> Result<bool, AdminError> {
         let member = self
             .store
             .member_by_id(member_id)
@@ -197,11 +201,6 @@ impl Auth {
             self.audit(entry).await?;
         }
         Ok(was_locked)
-    }
-
-    /// Whether `token` is the operator token.
-    pub fn is_operator(&self, token: &SecretString) -> bool {
-        self.check_operator(token).is_ok()
     }
 }
 

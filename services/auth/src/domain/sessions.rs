@@ -100,7 +100,7 @@ impl Auth {
             .ok_or(SessionError::InvalidToken)?;
         // A session proven by password alone, issued before the policy
         // bound, may only enroll from then on, like the logins after it.
-        let password_only = !view.proofs.iter().any(|p| *p != Proof::Password);
+        let password_only = view.proofs.iter().all(|p| *p == Proof::Password);
         if password_only && self.enforcement_of(&view.organization, now) == Enforcement::Now {
             view.scope = Scope::Enrollment;
         }

@@ -11,7 +11,7 @@ use countersign_proto::auth::v1::{self as pb, admin_service_server::AdminService
 
 use super::{
     AuthApi, convert, records,
-    status::{INVALID_OPERATOR, operator_error},
+    status::{INVALID_OPERATOR, INVALID_SESSION, operator_error},
 };
 use crate::domain::{NewMemberRequest, NewOrganizationRequest};
 
@@ -124,7 +124,7 @@ impl AdminService for AuthApi {
         let request = request.into_inner();
 
         let size = records::page_size(request.page_size)?;
-        let after = records::member_cursor(&request.page_token)?;
+        let after = records::page_token(&request.page_token)?;
 
         let page = self
             .auth
@@ -182,25 +182,19 @@ impl AdminService for AuthApi {
         &self,
         request: Request<pb::UnlockMemberRequest>,
     ) -> Result<Response<pb::UnlockMemberResponse>, Status> {
-        let operator = operator_token(&request).ok();
+        // A session or the operator token: the domain tells which.
+        let caller = bearer(request.metadata())
+            .map(SecretString::from)
+            .ok_or_else(|| Status::unauthenticated(INVALID_SESSION))?;
         let address = client_address(&request);
-        let session = convert::session_token(&request);
         let request = request.into_inner();
 
         let member_id = convert::member_id(&request.member_id)?;
 
-        let was_locked = match operator.filter(|t| self.auth.is_operator(t)) {
-            Some(operator) => {
-                self.auth
-                    .unlock_member_as_operator(&operator, &member_id)
-                    .await?
-            }
-            None => {
-                self.auth
-                    .unlock_member(&session?, &member_id, address.as_deref())
-                    .await?
-            }
-        };
+        let was_locked = self
+            .auth
+            .unlock_member(&caller, &member_id, address.as_deref())
+            .await?;
 
         Ok(Response::new(pb::UnlockMemberResponse { was_locked }))
     }
@@ -225,11 +219,11 @@ impl AdminService for AuthApi {
 
         let filter = records::audit_filter(&request)?;
         let size = records::page_size(request.page_size)?;
-        let before = records::audit_cursor(&request.page_token)?;
+        let after = records::page_token(&request.page_token)?;
 
         let page = self
             .auth
-            .list_audit_events(&token, &filter, size, before.as_deref())
+            .list_audit_events(&token, &filter, size, after.as_deref())
             .await?;
 
         Ok(Response::new(records::audit_page(page)))

@@ -74,17 +74,9 @@ pub fn page_size(size: u32) -> Result<u32, Status> {
     Ok(size)
 }
 
-/// The cursor of a member listing: the last member id of the page before.
-pub fn member_cursor(token: &str) -> Result<Option<String>, Status> {
-    match token {
-        "" => Ok(None),
-        token => id_field("page_token", token).map(Some),
-    }
-}
-
-/// The cursor of an audit listing: the id of the last event of the page
-/// before.
-pub fn audit_cursor(token: &str) -> Result<Option<String>, Status> {
+/// The cursor of a listing: the id of the last member or event of the
+/// page before; empty for the first page.
+pub fn page_token(token: &str) -> Result<Option<String>, Status> {
     match token {
         "" => Ok(None),
         token => id_field("page_token", token).map(Some),
@@ -228,13 +220,13 @@ mod tests {
     }
 
     #[test]
-    fn audit_cursor_refuses_what_no_page_gave() {
-        assert_eq!(audit_cursor("").unwrap(), None);
+    fn page_token_refuses_what_no_page_gave() {
+        assert_eq!(page_token("").unwrap(), None);
         let id = "0190b5d0-0000-7000-8000-000000000000";
-        assert_eq!(audit_cursor(id).unwrap().as_deref(), Some(id));
+        assert_eq!(page_token(id).unwrap().as_deref(), Some(id));
         for bad in ["1 OR 1=1", "../x", " 4", &"a".repeat(65)] {
             assert_eq!(
-                field_of(&audit_cursor(bad).unwrap_err()),
+                field_of(&page_token(bad).unwrap_err()),
                 "page_token",
                 "{bad}"
             );
