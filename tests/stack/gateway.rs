@@ -12,7 +12,9 @@ use countersign_proto::{
         AnswerChallengeRequest, Challenge, LoginRequest, SendChallengeEmailCodeRequest, Session,
         ValidateSessionRequest, auth_service_client::AuthServiceClient, login_response,
     },
-    mfa::v1::{BeginEnrollmentRequest, BeginEnrollmentResponse, ConfirmEnrollmentRequest},
+    mfa::v1::{
+        BeginEnrollmentRequest, BeginEnrollmentResponse, ConfirmEnrollmentRequest, DisableRequest,
+    },
 };
 use countersign_tests::stack::{PASSWORD, Stack, bearer};
 
@@ -133,6 +135,15 @@ pub async fn confirm(stack: &Stack, token: &str, code: &str) -> Result<(), Statu
         .mfa_client()
         .confirm_enrollment(bearer(request, token))
         .await?;
+    Ok(())
+}
+
+/// Turns MFA off with a current code.
+pub async fn disable(stack: &Stack, token: &str, code: &str) -> Result<(), Status> {
+    let request = DisableRequest {
+        code: code.to_string(),
+    };
+    stack.mfa_client().disable(bearer(request, token)).await?;
     Ok(())
 }
 

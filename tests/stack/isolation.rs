@@ -56,12 +56,8 @@ async fn admin_cannot_reach_another_organization() {
         member_id: victim.id.clone(),
         ..Default::default()
     };
-    let events = stack
-        .admin_client()
-        .list_audit_events(bearer(theirs_events, &ours))
+    let events = crate::org::audit_page(&stack, &ours, theirs_events)
         .await
-        .unwrap()
-        .into_inner()
         .events;
     assert!(events.is_empty());
     let our_org = whoami(&stack, &ours).await.organization_id;

@@ -3,7 +3,7 @@
 
 use tonic::Code;
 
-use countersign_proto::mfa::v1::{DisableRequest, GetStatusRequest};
+use countersign_proto::mfa::v1::GetStatusRequest;
 use countersign_tests::stack::{Backend, Stack, bearer};
 
 use crate::gateway::{
@@ -79,12 +79,7 @@ async fn journey(backend: Backend) {
 
     // Change phones: disable with a current code, then enroll a new secret.
     stack.clock.advance(STEP);
-    let disable = DisableRequest {
-        code: code_now(&stack, &app),
-    };
-    stack
-        .mfa_client()
-        .disable(bearer(disable, &by_email.token))
+    gateway::disable(&stack, &by_email.token, &code_now(&stack, &app))
         .await
         .unwrap();
     let disabled = stack.mail.nth_mail_to(&owner, 3).await;

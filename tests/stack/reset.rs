@@ -7,12 +7,12 @@ use tonic::Code;
 
 use countersign_proto::{
     auth::v1::{ListAuditEventsRequest, ListMembersRequest},
-    mfa::v1::{DisableRequest, GetStatusRequest},
+    mfa::v1::GetStatusRequest,
 };
 use countersign_tests::stack::{Backend, OPERATOR_TOKEN, PASSWORD, Stack, bearer};
 
 use crate::{
-    gateway::{STEP, assert_status, code_now, enroll, login, session, validate},
+    gateway::{STEP, assert_status, code_now, disable, enroll, login, session, validate},
     org::{audit_kinds, emailed_token, fresh_email, join, report_activity, reset, unlock},
 };
 
@@ -87,12 +87,8 @@ async fn admin_resets_lost_phone_and_member_reports_it(backend: Backend) {
         kinds: vec!["login_failed".to_string()],
         ..Default::default()
     };
-    let failures = stack
-        .admin_client()
-        .list_audit_events(bearer(locked_out, &admin))
+    let failures = crate::org::audit_page(&stack, &admin, locked_out)
         .await
-        .unwrap()
-        .into_inner()
         .events;
     let reasons: Vec<_> = failures
         .iter()
@@ -135,31 +131,20 @@ async fn reset_refused_for_self_and_for_admins_unless_owner() {
     let (second, _) = join(&stack, &owner, &fresh_email("adm2"), "admin").await;
     let (_, member) = join(&stack, &owner, &fresh_email("mem"), "member").await;
 
-    assert_status(
-        reset(&stack, &admin, &first.id).await,
-        Code::PermissionDenied,
-        None,
-    );
-    assert_status(
-        reset(&stack, &owner, &owner_id).await,
-        Code::PermissionDenied,
-        None,
-    );
-    assert_status(
-        reset(&stack, &admin, &second.id).await,
-        Code::PermissionDenied,
-        None,
-    );
-    assert_status(
-        reset(&stack, &admin, &owner_id).await,
-        Code::PermissionDenied,
-        None,
-    );
-    assert_status(
-        reset(&stack, &member, &second.id).await,
-        Code::PermissionDenied,
-        None,
-    );
+    // Self, an admin of another admin or of the owner, a member.
+    for (caller, whom) in [
+        (&admin, &first.id),
+        (&owner, &owner_id),
+        (&admin, &second.id),
+        (&admin, &owner_id),
+        (&member, &second.id),
+    ] {
+        assert_status(
+            reset(&stack, caller, whom).await,
+            Code::PermissionDenied,
+            None,
+        );
+    }
     assert!(!reset(&stack, &owner, &second.id).await.unwrap().had_mfa);
     assert_status(
         unlock(&stack, &admin, &second.id).await,
@@ -175,12 +160,7 @@ async fn disabled_notice_carries_link_that_locks_account_and_unlock_voids_the_re
     let email = fresh_email("dan");
     let (dan, token) = join(&stack, &owner, &email, "member").await;
     let app = enroll(&stack, &token).await;
-    let disable = DisableRequest {
-        code: code_now(&stack, &app),
-    };
-    stack
-        .mfa_client()
-        .disable(bearer(disable, &token))
+    disable(&stack, &token, &code_now(&stack, &app))
         .await
         .unwrap();
     stack.clock.advance(STEP);
@@ -216,12 +196,7 @@ async fn operator_unlocks_an_organization_whose_only_owner_is_locked() {
     let owner = session(&stack, &owner_email).await;
     let owner_id = crate::org::whoami(&stack, &owner).await.id;
     let app = enroll(&stack, &owner).await;
-    let disable = DisableRequest {
-        code: code_now(&stack, &app),
-    };
-    stack
-        .mfa_client()
-        .disable(bearer(disable, &owner))
+    disable(&stack, &owner, &code_now(&stack, &app))
         .await
         .unwrap();
     report_activity(&stack, &emailed_token(&stack, &owner_email, 2).await)

@@ -7,7 +7,7 @@ use redis::AsyncCommands;
 use sqlx::{PgPool, Row};
 use tonic::Code;
 
-use countersign_proto::mfa::v1::{ConfirmEnrollmentRequest, DisableRequest};
+use countersign_proto::mfa::v1::ConfirmEnrollmentRequest;
 use countersign_tests::{
     logs,
     stack::{Backend, OPERATOR_TOKEN, PASSWORD, POSTGRES_URL, REDIS_URL, Stack, bearer},
@@ -126,12 +126,7 @@ async fn journey(stack: &Stack) -> Secrets {
 
     stack.clock.advance(STEP);
     let disabling = code_now(stack, &app);
-    let disable = DisableRequest {
-        code: disabling.clone(),
-    };
-    stack
-        .mfa_client()
-        .disable(bearer(disable, &signed_in.token))
+    crate::gateway::disable(stack, &signed_in.token, &disabling)
         .await
         .unwrap();
     secrets.codes.push(disabling);
