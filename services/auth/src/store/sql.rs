@@ -4,7 +4,7 @@
 //! the state it leaves, judged by its affected-row count.
 //!
 //! - [`rows`]: column lists and decoding rows into records;
-//! - [`organizations`]: plans, policies, member listing and locking;
+//! - [`organizations`]: plans, policies, adding, listing and locking members;
 //! - [`invitations`]: invitations and joining through them;
 //! - [`reports`]: one-time report tokens;
 //! - [`audit`]: the append-only audit log;
@@ -18,11 +18,11 @@ mod reports;
 mod rows;
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
 use sqlx::{AnyPool, migrate::Migrator};
 
 use countersign_kit::db::Migrations;
 
+use self::organizations::insert_member_row;
 use self::rows::{
     CHALLENGE_COLUMNS, MEMBER_COLUMNS, ORGANIZATION_COLUMNS, SESSION_QUERY, attempt_count,
     challenge_record, join, member, member_record, organization, session_row, stored_policy,
@@ -58,8 +58,7 @@ impl SqlStore {
 
     /// Runs a statement that deletes by token digest; whether a row went.
     async fn delete_by_digest(&self, sql: &str, digest: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(sql).bind(digest).execute(&self.pool).await?;
-        Ok(done.rows_affected() == 1)
+        Ok(execute_keyed(&self.pool, sql, digest).await? == 1)
     }
 
     /// Runs a challenge query taking the digest, the time and the attempt
@@ -81,37 +80,14 @@ impl SqlStore {
     }
 }
 
-/// A lock time as stored: 0 means unlocked, so a lock at time 0 is kept
-/// as 1.
-fn locked_at(now: i64) -> i64 {
-    now.max(1)
-}
-
-/// Adds a member with its hash, at `now`.
-async fn insert_member_row<'e, E>(
-    exec: E,
-    member: &Member,
-    password_hash: &SecretString,
-    now: i64,
-) -> Result<(), StoreError>
+/// Runs a statement whose one parameter `$1` is `key`; how many rows it
+/// touched.
+async fn execute_keyed<'e, E>(exec: E, sql: &str, key: &str) -> Result<u64, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(
-        "INSERT INTO members \
-         (id, organization_id, email, role, password_hash, locked_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&member.id)
-    .bind(&member.organization_id)
-    .bind(&member.email)
-    .bind(member.role.as_str())
-    .bind(password_hash.expose_secret())
-    .bind(if member.locked { locked_at(now) } else { 0 })
-    .bind(now)
-    .execute(exec)
-    .await?;
-    Ok(())
+    let done = sqlx::query(sql).bind(key).execute(exec).await?;
+    Ok(done.rows_affected())
 }
 
 #[async_trait]

@@ -120,6 +120,14 @@ pub async fn member_lock_ends_sessions_and_challenges(store: &dyn AuthStore, tag
     let owner = seeded(store, tag).await;
     let locked = member(tag, 2, Role::Member).member;
     let digest = |name: &str| format!("{tag}-{name}");
+    let live = |name: &str| {
+        let digest = digest(name);
+        async move { store.live_session(&digest, NOW).await.unwrap() }
+    };
+    let pending = |name: &str| {
+        let digest = digest(name);
+        async move { store.live_challenge(&digest, NOW, 5).await.unwrap() }
+    };
     for (name, member_id) in [("a", &locked.id), ("b", &locked.id), ("owner", &owner.id)] {
         let session = session(&digest(name), member_id, NOW + 1_000);
         store.insert_session(&session).await.unwrap();
@@ -135,28 +143,11 @@ pub async fn member_lock_ends_sessions_and_challenges(store: &dyn AuthStore, tag
     assert!(!second);
     assert!(!unknown.unwrap());
     for name in ["a", "b"] {
-        assert!(
-            store
-                .live_session(&digest(name), NOW)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        let challenge = store.live_challenge(&digest(name), NOW, 5).await.unwrap();
-        assert!(challenge.is_none());
+        assert!(live(name).await.is_none());
+        assert!(pending(name).await.is_none());
     }
-    assert!(
-        store
-            .live_session(&digest("owner"), NOW)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    let kept = store
-        .live_challenge(&digest("owner"), NOW, 5)
-        .await
-        .unwrap();
-    assert!(kept.is_some());
+    assert!(live("owner").await.is_some());
+    assert!(pending("owner").await.is_some());
     assert_locked(store, tag, true).await;
     assert!(!store.member_by_id(&owner.id).await.unwrap().unwrap().locked);
 
@@ -177,23 +168,12 @@ pub async fn member_lock_ends_sessions_and_challenges(store: &dyn AuthStore, tag
     assert!(!store.unlock_member(&locked.id).await.unwrap());
     assert!(!store.unlock_member(&owner.id).await.unwrap());
     assert_locked(store, tag, false).await;
-    let revived = store.live_session(&digest("raced"), NOW).await.unwrap();
     assert!(
-        revived.is_none(),
+        live("raced").await.is_none(),
         "a session made while locked outlived the unlock"
     );
-    let pending = store
-        .live_challenge(&digest("raced"), NOW, 5)
-        .await
-        .unwrap();
-    assert!(pending.is_none());
-    assert!(
-        store
-            .live_session(&digest("owner"), NOW)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(pending("raced").await.is_none());
+    assert!(live("owner").await.is_some());
     // Unlocking voided the unlocked member's report tokens only.
     let voided = store
         .take_report_token(&digest("report"), NOW)

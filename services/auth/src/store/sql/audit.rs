@@ -189,32 +189,12 @@ impl super::SqlStore {
         &self,
         organization_id: &str,
     ) -> (Result<u64, StoreError>, Result<u64, StoreError>) {
-        let updated = self
-            .execute_for_organization(
-                "UPDATE audit_events SET outcome = 'success', detail = '{}' \
-                 WHERE organization_id = $1",
-                organization_id,
-            )
-            .await;
-        let deleted = self
-            .execute_for_organization(
-                "DELETE FROM audit_events WHERE organization_id = $1",
-                organization_id,
-            )
-            .await;
+        let rewrite = "UPDATE audit_events SET outcome = 'success', detail = '{}' \
+                       WHERE organization_id = $1";
+        let remove = "DELETE FROM audit_events WHERE organization_id = $1";
+        let updated = super::execute_keyed(&self.pool, rewrite, organization_id).await;
+        let deleted = super::execute_keyed(&self.pool, remove, organization_id).await;
         (updated, deleted)
-    }
-
-    async fn execute_for_organization(
-        &self,
-        sql: &str,
-        organization_id: &str,
-    ) -> Result<u64, StoreError> {
-        let done = sqlx::query(sql)
-            .bind(organization_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
     }
 }
 

@@ -4,7 +4,7 @@
 
 use sqlx::{AnyPool, Row, any::AnyRow};
 
-use super::{insert_member_row, rows::role};
+use super::{organizations::insert_member_row, rows::role};
 use crate::{
     domain::Member,
     store::{InvitationRecord, Joining, StoreError},

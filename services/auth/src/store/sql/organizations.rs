@@ -1,16 +1,50 @@
 //! An organization's settings and its members: plan and MFA policy,
-//! listing members page by page, and locking a member out.
+//! adding members, listing them page by page, and locking one out.
 
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::AnyPool;
 
 use super::{
-    locked_at,
+    execute_keyed,
     rows::{MEMBER_COLUMNS, member, stored_policy},
 };
 use crate::{
     domain::{Member, MfaPolicy, Proof, Scope},
     store::StoreError,
 };
+
+/// A lock time as stored: 0 means unlocked, so a lock at time 0 is kept
+/// as 1.
+fn locked_at(now: i64) -> i64 {
+    now.max(1)
+}
+
+/// Adds a member with its hash, at `now`.
+pub(super) async fn insert_member_row<'e, E>(
+    exec: E,
+    member: &Member,
+    password_hash: &SecretString,
+    now: i64,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO members \
+         (id, organization_id, email, role, password_hash, locked_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&member.id)
+    .bind(&member.organization_id)
+    .bind(&member.email)
+    .bind(member.role.as_str())
+    .bind(password_hash.expose_secret())
+    .bind(if member.locked { locked_at(now) } else { 0 })
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
 
 pub(super) async fn set_plan(
     pool: &AnyPool,
@@ -109,7 +143,7 @@ async fn end_access(
 ) -> Result<(), StoreError> {
     for table in ["sessions", "challenges"].iter().chain(more) {
         let sql = format!("DELETE FROM {table} WHERE member_id = $1");
-        sqlx::query(&sql).bind(member_id).execute(&mut **tx).await?;
+        execute_keyed(&mut **tx, &sql, member_id).await?;
     }
     Ok(())
 }
@@ -140,9 +174,6 @@ pub(super) async fn delete_member_challenges(
     pool: &AnyPool,
     member_id: &str,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM challenges WHERE member_id = $1")
-        .bind(member_id)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected())
+    let sql = "DELETE FROM challenges WHERE member_id = $1";
+    execute_keyed(pool, sql, member_id).await
 }

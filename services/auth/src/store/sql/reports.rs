@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(count(&pool, "invitations").await, 2);
         assert!(
             store
-                .take_report_token("old", NOW + 10)
+                .take_report_token("old", NOW + 9)
                 .await
                 .unwrap()
                 .is_none()

@@ -13,15 +13,20 @@ use crate::{
 /// Columns of a member, as [`member`] reads them.
 pub(super) const MEMBER_COLUMNS: &str = "id, organization_id, email, role, locked_at";
 
-/// Columns of an organization, as [`organization`] reads them.
-pub(super) const ORGANIZATION_COLUMNS: &str = "id, name, plan, mfa_required, mfa_grace_until";
+/// Columns of an organization, as [`organization`] reads them: the id
+/// under the name a member's row gives it, so one joined row can decode
+/// into both.
+pub(super) const ORGANIZATION_COLUMNS: &str =
+    "id AS organization_id, name, plan, mfa_required, mfa_grace_until";
 
 /// A live session with its member and organization: `$1` the digest, `$2`
-/// now. Read by position in [`session_row`], as the joined tables share
-/// column names.
-pub(super) const SESSION_QUERY: &str = "SELECT m.id, m.organization_id, m.email, m.role, \
-     m.locked_at, o.name, o.plan, o.mfa_required, o.mfa_grace_until, \
-     s.factors, s.scope, s.expires_at \
+/// now. Each column is selected once, so [`session_row`] reads them by name
+/// with [`member`] and [`organization`].
+pub(super) const SESSION_QUERY: &str = "SELECT m.id AS id, \
+     m.organization_id AS organization_id, m.email AS email, m.role AS role, \
+     m.locked_at AS locked_at, o.name AS name, o.plan AS plan, \
+     o.mfa_required AS mfa_required, o.mfa_grace_until AS mfa_grace_until, \
+     s.factors AS factors, s.scope AS scope, s.expires_at AS expires_at \
      FROM sessions s JOIN members m ON m.id = s.member_id \
      JOIN organizations o ON o.id = m.organization_id \
      WHERE s.token_digest = $1 AND s.expires_at > $2";
@@ -93,7 +98,7 @@ pub(super) fn member_record(row: &AnyRow) -> Result<MemberRecord, StoreError> {
 /// An organization from the columns of [`ORGANIZATION_COLUMNS`].
 pub(super) fn organization(row: &AnyRow) -> Result<Organization, StoreError> {
     Ok(Organization {
-        id: row.try_get("id")?,
+        id: row.try_get("organization_id")?,
         name: row.try_get("name")?,
         plan: row.try_get("plan")?,
         policy: policy(
@@ -105,25 +110,12 @@ pub(super) fn organization(row: &AnyRow) -> Result<Organization, StoreError> {
 
 /// A row of [`SESSION_QUERY`].
 pub(super) fn session_row(row: &AnyRow) -> Result<SessionRow, StoreError> {
-    let organization_id: String = row.try_get(1)?;
-    let locked_at: i64 = row.try_get(4)?;
     Ok(SessionRow {
-        member: Member {
-            id: row.try_get(0)?,
-            organization_id: organization_id.clone(),
-            email: row.try_get(2)?,
-            role: role(row.try_get(3)?)?,
-            locked: locked_at != 0,
-        },
-        organization: Organization {
-            id: organization_id,
-            name: row.try_get(5)?,
-            plan: row.try_get(6)?,
-            policy: policy(row.try_get(7)?, row.try_get(8)?),
-        },
-        proofs: split(row.try_get(9)?, Proof::parse)?,
-        scope: scope(row.try_get(10)?)?,
-        expires_at: row.try_get(11)?,
+        member: member(row)?,
+        organization: organization(row)?,
+        proofs: split(row.try_get("factors")?, Proof::parse)?,
+        scope: scope(row.try_get("scope")?)?,
+        expires_at: row.try_get("expires_at")?,
     })
 }
 
