@@ -168,13 +168,9 @@ impl AuditEntry {
     /// A successful action of `actor` on itself.
     pub fn by(kind: AuditKind, member: &Member) -> Self {
         Self {
-            kind,
-            organization_id: member.organization_id.clone(),
             actor_id: Some(member.id.clone()),
             subject_id: Some(member.id.clone()),
-            client_address: None,
-            outcome: Outcome::Success,
-            detail: BTreeMap::new(),
+            ..Self::operator(kind, &member.organization_id)
         }
     }
 
