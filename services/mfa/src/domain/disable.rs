@@ -28,11 +28,6 @@ impl Mfa {
         self.guarded(member, &caller.email, address, removal)
             .await?;
         tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "mfa disabled");
-        // No emailed code works without a factor; forgetting them keeps one
-        // sent before from working again if MFA is turned back on at once.
-        if let Err(error) = self.deps.codes.forget_codes(member).await {
-            tracing::warn!(member_id = member.as_str(), %error, "emailed codes not forgotten");
-        }
         let record = AuditRecord::new(AuditKind::MfaDisabled, member)
             .from_address(address)
             .with("factor", Method::Totp.name());
@@ -69,7 +64,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::super::{
-        SessionError,
+        SessionError, VerifyError,
         fakes::{
             ADDRESS, ENROLLMENT_TOKEN, Harness, REPORT_URL, TOKEN, assert_hides, harness, member,
             token,
@@ -89,9 +84,8 @@ mod tests {
     }
 
     fn disabled_notice_params(h: &Harness) -> std::collections::HashMap<String, String> {
-        let sent = h.mailer.sent.lock().unwrap();
-        let notice = sent.iter().find(|s| s.0 == Template::MfaDisabled);
-        notice.unwrap().2.clone()
+        let notices = h.mailer.params_of(Template::MfaDisabled);
+        notices.into_iter().next().unwrap()
     }
 
     #[tokio::test]
@@ -203,5 +197,18 @@ mod tests {
         assert!(!disabled_notice_params(&h).contains_key("report_url"));
         let kinds: Vec<AuditKind> = h.sessions.audits().iter().map(|r| r.kind).collect();
         assert_eq!(kinds, [AuditKind::MfaEnabled]);
+    }
+
+    #[tokio::test]
+    async fn disable_voids_emailed_code_sent_before_for_new_enrollment() {
+        let (h, fresh, _) = enabled().await;
+        let emailed = h.mail_code().await;
+
+        h.mfa.disable(&token(TOKEN), &fresh).await.unwrap();
+        h.next_step();
+        h.enable().await;
+        let used = h.verify_emailed(&emailed).await;
+
+        assert!(matches!(used, Err(VerifyError::CodeMissing)), "{used:?}");
     }
 }

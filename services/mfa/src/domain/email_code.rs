@@ -118,10 +118,10 @@ mod tests {
 
     use super::super::{
         Settings,
-        fakes::{Harness, email, harness, harness_with, member},
+        fakes::{Harness, harness, harness_with},
     };
     use super::*;
-    use crate::{model::Method, ports::RemoteError};
+    use crate::ports::RemoteError;
 
     const MINUTE: Duration = Duration::from_secs(60);
 
@@ -136,23 +136,6 @@ mod tests {
     /// A member with MFA on and a lockout that never interferes.
     async fn enabled_without_lockout() -> Harness {
         enabled(|s| s.lockout.threshold = 1000).await
-    }
-
-    async fn send(h: &Harness) -> Result<i64, SendCodeError> {
-        h.mfa.send_email_code(&member(), email()).await
-    }
-
-    /// Sends a code and returns it as the email carried it.
-    async fn send_code(h: &Harness) -> Code {
-        send(h).await.unwrap();
-        let sent = h.mailer.sent.lock().unwrap();
-        Code::parse(&sent.last().unwrap().2["code"]).unwrap()
-    }
-
-    async fn verify(h: &Harness, code: &Code) -> Result<(), VerifyError> {
-        h.mfa
-            .verify(&member(), Method::EmailCode, code, &email(), None)
-            .await
     }
 
     /// A code that is not `code`.
@@ -176,7 +159,7 @@ mod tests {
     async fn send_email_code_mails_code_and_lifetime() {
         let h = enabled(|_| {}).await;
 
-        let expires = send(&h).await.unwrap();
+        let expires = h.send_code().await.unwrap();
 
         assert_eq!(expires, h.clock.now_ms() + 600_000);
         let sent = h.mailer.sent.lock().unwrap();
@@ -192,10 +175,10 @@ mod tests {
     #[tokio::test]
     async fn verify_email_code_accepts_sent_code_once() {
         let h = enabled(|_| {}).await;
-        let code = send_code(&h).await;
+        let code = h.mail_code().await;
 
-        let first = verify(&h, &code).await;
-        let second = verify(&h, &code).await;
+        let first = h.verify_emailed(&code).await;
+        let second = h.verify_emailed(&code).await;
 
         assert!(first.is_ok());
         assert!(matches!(second, Err(VerifyError::CodeMissing)));
@@ -204,13 +187,13 @@ mod tests {
     #[tokio::test]
     async fn verify_email_code_refuses_right_code_after_five_wrong_guesses() {
         let h = enabled_without_lockout().await;
-        let code = send_code(&h).await;
+        let code = h.mail_code().await;
         for _ in 0..5 {
-            let guess = verify(&h, &other_than(&code)).await;
+            let guess = h.verify_emailed(&other_than(&code)).await;
             assert!(matches!(guess, Err(VerifyError::WrongCode)));
         }
 
-        let result = verify(&h, &code).await;
+        let result = h.verify_emailed(&code).await;
 
         assert!(matches!(result, Err(VerifyError::TooManyGuesses)));
     }
@@ -218,17 +201,17 @@ mod tests {
     #[tokio::test]
     async fn verify_email_code_keeps_guess_count_across_resend() {
         let h = enabled_without_lockout().await;
-        let first = send_code(&h).await;
+        let first = h.mail_code().await;
         for _ in 0..3 {
-            verify(&h, &other_than(&first)).await.unwrap_err();
+            h.verify_emailed(&other_than(&first)).await.unwrap_err();
         }
         h.clock.advance(MINUTE);
-        let resent = send_code(&h).await;
+        let resent = h.mail_code().await;
         for _ in 0..2 {
-            verify(&h, &other_than(&first)).await.unwrap_err();
+            h.verify_emailed(&other_than(&first)).await.unwrap_err();
         }
 
-        let result = verify(&h, &resent).await;
+        let result = h.verify_emailed(&resent).await;
 
         assert!(matches!(result, Err(VerifyError::TooManyGuesses)));
     }
@@ -236,12 +219,12 @@ mod tests {
     #[tokio::test]
     async fn verify_email_code_accepts_earlier_code_after_resend() {
         let h = enabled(|_| {}).await;
-        let first = send_code(&h).await;
+        let first = h.mail_code().await;
         h.clock.advance(MINUTE);
-        let resent = send_code(&h).await;
+        let resent = h.mail_code().await;
 
-        let earlier = verify(&h, &first).await;
-        let later = verify(&h, &resent).await;
+        let earlier = h.verify_emailed(&first).await;
+        let later = h.verify_emailed(&resent).await;
 
         assert!(earlier.is_ok());
         assert!(matches!(later, Err(VerifyError::CodeMissing)));
@@ -250,13 +233,13 @@ mod tests {
     #[tokio::test]
     async fn verify_email_code_counts_lifetime_from_each_issue() {
         let h = enabled(|_| {}).await;
-        let first = send_code(&h).await;
+        let first = h.mail_code().await;
         h.clock.advance(5 * MINUTE);
-        let resent = send_code(&h).await;
+        let resent = h.mail_code().await;
 
         h.clock.advance(5 * MINUTE);
-        let lapsed = verify(&h, &first).await;
-        let live = verify(&h, &resent).await;
+        let lapsed = h.verify_emailed(&first).await;
+        let live = h.verify_emailed(&resent).await;
 
         assert!(matches!(lapsed, Err(VerifyError::WrongCode)));
         assert!(live.is_ok());
@@ -265,10 +248,10 @@ mod tests {
     #[tokio::test]
     async fn verify_email_code_refuses_code_after_ttl() {
         let h = enabled(|_| {}).await;
-        let code = send_code(&h).await;
+        let code = h.mail_code().await;
 
         h.clock.advance(10 * MINUTE);
-        let result = verify(&h, &code).await;
+        let result = h.verify_emailed(&code).await;
 
         assert!(matches!(result, Err(VerifyError::CodeMissing)));
     }
@@ -278,14 +261,14 @@ mod tests {
         let h = harness().await;
         let enrollment = h.enable().await;
         h.next_step();
-        let code = send_code(&h).await;
+        let code = h.mail_code().await;
         let token = super::super::fakes::token(super::super::fakes::TOKEN);
         h.mfa
             .disable(&token, &h.code(&enrollment, 0))
             .await
             .unwrap();
 
-        let result = verify(&h, &code).await;
+        let result = h.verify_emailed(&code).await;
 
         assert!(matches!(result, Err(VerifyError::NoFactor)));
     }
@@ -295,7 +278,7 @@ mod tests {
         let h = enabled(|_| {}).await;
         h.mailer.down.store(true, Ordering::SeqCst);
 
-        let result = send(&h).await;
+        let result = h.send_code().await;
 
         assert!(matches!(
             result,
@@ -306,13 +289,13 @@ mod tests {
     #[tokio::test]
     async fn send_email_code_refuses_resend_within_cooldown_with_wait() {
         let h = enabled(|_| {}).await;
-        send(&h).await.unwrap();
+        h.send_code().await.unwrap();
         let mailed = h.mailer.templates().len();
 
         h.clock.advance(Duration::from_secs(20));
-        let too_soon = send(&h).await;
+        let too_soon = h.send_code().await;
         h.clock.advance(Duration::from_secs(40));
-        let after = send(&h).await;
+        let after = h.send_code().await;
 
         let Err(SendCodeError::TooSoon { retry_after }) = too_soon else {
             panic!("{too_soon:?}")
@@ -326,13 +309,13 @@ mod tests {
     async fn send_email_code_refuses_past_hourly_quota_until_hour_passes() {
         let h = enabled(|_| {}).await;
         for _ in 0..5 {
-            send(&h).await.unwrap();
+            h.send_code().await.unwrap();
             h.clock.advance(MINUTE);
         }
 
-        let spent = send(&h).await;
+        let spent = h.send_code().await;
         h.clock.advance(55 * MINUTE);
-        let reopened = send(&h).await;
+        let reopened = h.send_code().await;
 
         let Err(SendCodeError::QuotaSpent { retry_after }) = spent else {
             panic!("{spent:?}")
@@ -345,14 +328,14 @@ mod tests {
     async fn send_email_code_answers_alike_but_sends_nothing_without_factor() {
         let h = harness().await;
 
-        let first = send(&h).await.unwrap();
-        let again = send(&h).await.unwrap();
+        let first = h.send_code().await.unwrap();
+        let again = h.send_code().await.unwrap();
 
         assert_eq!(first, h.clock.now_ms() + 600_000);
         assert_eq!(again, first);
         assert!(h.mailer.templates().is_empty());
         h.enable().await;
-        let Err(VerifyError::CodeMissing) = verify(&h, &Code::random()).await else {
+        let Err(VerifyError::CodeMissing) = h.verify_emailed(&Code::random()).await else {
             panic!("a code was stored for a member without a factor")
         };
     }

@@ -21,10 +21,10 @@ use countersign_kit::{
 };
 use countersign_plans::Plans;
 
-use super::{Deps, Enrollment, Mfa, Settings, VerifyError};
+use super::{Deps, Enrollment, Mfa, SendCodeError, Settings, VerifyError};
 use crate::{
     code::{Code, CodeKey},
-    model::{Caller, EmailAddress, MemberId, Requester, SessionScope, SessionToken},
+    model::{Caller, EmailAddress, MemberId, Method, Requester, SessionScope, SessionToken},
     ports::{AuditRecord, Mailer, OutgoingEmail, RemoteError, Sessions, Template},
     recovery::{RecoveryCode, RecoveryCodes},
     store::{FactorStore, LockoutPolicy, memory::MemoryCodeStore, sql},
@@ -128,6 +128,13 @@ pub struct FakeMailer {
 impl FakeMailer {
     pub fn templates(&self) -> Vec<Template> {
         self.sent.lock().unwrap().iter().map(|s| s.0).collect()
+    }
+
+    /// The parameters of each email of `template` enqueued so far.
+    pub fn params_of(&self, template: Template) -> Vec<HashMap<String, String>> {
+        let sent = self.sent.lock().unwrap();
+        let of = sent.iter().filter(|s| s.0 == template);
+        of.map(|s| s.2.clone()).collect()
     }
 }
 
@@ -294,12 +301,41 @@ pub async fn recovery_enabled() -> (Harness, Enrollment, Vec<RecoveryCode>) {
 }
 
 impl Harness {
+    /// Answers a challenge of the test member by `method`, from no known
+    /// address.
+    pub async fn verify(&self, method: Method, code: &Code) -> Result<(), VerifyError> {
+        let (member, email) = (member(), email());
+        self.mfa.verify(&member, method, code, &email, None).await
+    }
+
+    /// Answers a challenge of the test member with an authenticator code.
+    pub async fn verify_totp(&self, code: &Code) -> Result<(), VerifyError> {
+        self.verify(Method::Totp, code).await
+    }
+
+    /// Answers a challenge of the test member with an emailed code.
+    pub async fn verify_emailed(&self, code: &Code) -> Result<(), VerifyError> {
+        self.verify(Method::EmailCode, code).await
+    }
+
     /// Answers a challenge of the test member with a recovery code.
     pub async fn use_code(&self, code: &RecoveryCode) -> Result<(), VerifyError> {
         let (member, email) = (member(), email());
         self.mfa
             .verify_recovery_code(&member, code, &email, None)
             .await
+    }
+
+    /// Asks for an emailed code for the test member; returns its expiry.
+    pub async fn send_code(&self) -> Result<i64, SendCodeError> {
+        self.mfa.send_email_code(&member(), email()).await
+    }
+
+    /// Sends the test member an emailed code; returns it as mailed.
+    pub async fn mail_code(&self) -> Code {
+        self.send_code().await.unwrap();
+        let sent = self.mailer.sent.lock().unwrap();
+        Code::parse(&sent.last().unwrap().2["code"]).unwrap()
     }
 
     /// The recovery codes the test member has left.

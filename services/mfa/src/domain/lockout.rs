@@ -144,7 +144,7 @@ impl Mfa {
 mod tests {
     use super::super::{
         DisableError, Enrollment, Settings,
-        fakes::{ADDRESS, Harness, TOKEN, email, harness, harness_with, member, token},
+        fakes::{ADDRESS, Harness, TOKEN, harness, harness_with, member, token},
     };
     use super::*;
     use crate::{code::Code, model::Method};
@@ -163,24 +163,18 @@ mod tests {
         (h, enrollment)
     }
 
-    async fn verify(h: &Harness, method: Method, code: &Code) -> Result<(), VerifyError> {
-        h.mfa.verify(&member(), method, code, &email(), None).await
-    }
-
     /// A TOTP code that matches no step of the window.
     fn wrong_totp(h: &Harness, enrollment: &Enrollment) -> Code {
         h.code(enrollment, 5)
     }
 
     fn lock_notices(h: &Harness) -> Vec<std::collections::HashMap<String, String>> {
-        let sent = h.mailer.sent.lock().unwrap();
-        let notices = sent.iter().filter(|s| s.0 == Template::MfaLocked);
-        notices.map(|s| s.2.clone()).collect()
+        h.mailer.params_of(Template::MfaLocked)
     }
 
     async fn fail_totp(h: &Harness, enrollment: &Enrollment, times: u32) {
         for _ in 0..times {
-            let refused = verify(h, Method::Totp, &wrong_totp(h, enrollment)).await;
+            let refused = h.verify(Method::Totp, &wrong_totp(h, enrollment)).await;
             assert!(
                 matches!(refused, Err(VerifyError::WrongCode)),
                 "{refused:?}"
@@ -193,8 +187,8 @@ mod tests {
         let (h, enrollment) = enabled(|_| {}).await;
         fail_totp(&h, &enrollment, 4).await;
 
-        let fifth = verify(&h, Method::Totp, &wrong_totp(&h, &enrollment)).await;
-        let sixth = verify(&h, Method::Totp, &h.code(&enrollment, 0)).await;
+        let fifth = h.verify(Method::Totp, &wrong_totp(&h, &enrollment)).await;
+        let sixth = h.verify(Method::Totp, &h.code(&enrollment, 0)).await;
 
         let Err(VerifyError::Locked(locked)) = fifth else {
             panic!("{fifth:?}")
@@ -210,13 +204,17 @@ mod tests {
     async fn verify_counts_failures_of_every_factor_together() {
         let (h, enrollment) = enabled(|_| {}).await;
         let used = h.code(&enrollment, 0);
-        verify(&h, Method::Totp, &used).await.unwrap();
-        h.mfa.send_email_code(&member(), email()).await.unwrap();
+        h.verify(Method::Totp, &used).await.unwrap();
+        h.send_code().await.unwrap();
 
-        let reused = verify(&h, Method::Totp, &used).await;
+        let reused = h.verify(Method::Totp, &used).await;
         fail_totp(&h, &enrollment, 2).await;
-        let wrong_email = verify(&h, Method::EmailCode, &wrong_totp(&h, &enrollment)).await;
-        let fifth = verify(&h, Method::EmailCode, &wrong_totp(&h, &enrollment)).await;
+        let wrong_email = h
+            .verify(Method::EmailCode, &wrong_totp(&h, &enrollment))
+            .await;
+        let fifth = h
+            .verify(Method::EmailCode, &wrong_totp(&h, &enrollment))
+            .await;
 
         assert!(matches!(reused, Err(VerifyError::CodeReused)));
         assert!(matches!(wrong_email, Err(VerifyError::WrongCode)));
@@ -226,19 +224,15 @@ mod tests {
     #[tokio::test]
     async fn verify_refuses_right_code_while_locked_without_consuming_it() {
         let (h, enrollment) = enabled(|s| s.lockout.duration = 5 * MINUTE).await;
-        h.mfa.send_email_code(&member(), email()).await.unwrap();
-        let emailed = {
-            let sent = h.mailer.sent.lock().unwrap();
-            Code::parse(&sent.last().unwrap().2["code"]).unwrap()
-        };
+        let emailed = h.mail_code().await;
         fail_totp(&h, &enrollment, 4).await;
-        let fifth = verify(&h, Method::Totp, &wrong_totp(&h, &enrollment)).await;
+        let fifth = h.verify(Method::Totp, &wrong_totp(&h, &enrollment)).await;
         assert!(matches!(fifth, Err(VerifyError::Locked(_))));
 
         h.clock.advance(2 * MINUTE);
-        let locked = verify(&h, Method::EmailCode, &emailed).await;
+        let locked = h.verify(Method::EmailCode, &emailed).await;
         h.clock.advance(3 * MINUTE);
-        let unlocked = verify(&h, Method::EmailCode, &emailed).await;
+        let unlocked = h.verify(Method::EmailCode, &emailed).await;
 
         let Err(VerifyError::Locked(locked)) = locked else {
             panic!("{locked:?}")
@@ -252,12 +246,12 @@ mod tests {
         let (h, enrollment) = enabled(|_| {}).await;
         fail_totp(&h, &enrollment, 4).await;
 
-        verify(&h, Method::Totp, &h.code(&enrollment, 0))
+        h.verify(Method::Totp, &h.code(&enrollment, 0))
             .await
             .unwrap();
         fail_totp(&h, &enrollment, 4).await;
         h.next_step();
-        let right = verify(&h, Method::Totp, &h.code(&enrollment, 0)).await;
+        let right = h.verify(Method::Totp, &h.code(&enrollment, 0)).await;
 
         assert!(right.is_ok(), "{right:?}");
         assert!(lock_notices(&h).is_empty());
@@ -267,13 +261,13 @@ mod tests {
     async fn verify_never_counts_member_without_factor() {
         let h = harness().await;
         for _ in 0..10 {
-            let refused = verify(&h, Method::Totp, &Code::random()).await;
+            let refused = h.verify(Method::Totp, &Code::random()).await;
             assert!(matches!(refused, Err(VerifyError::NoFactor)));
         }
 
         let enrollment = h.enable().await;
         h.next_step();
-        let right = verify(&h, Method::Totp, &h.code(&enrollment, 0)).await;
+        let right = h.verify(Method::Totp, &h.code(&enrollment, 0)).await;
 
         assert!(right.is_ok(), "{right:?}");
     }
@@ -304,8 +298,8 @@ mod tests {
         let (h, enrollment) = enabled(|s| s.lockout.duration = 5 * MINUTE).await;
         fail_totp(&h, &enrollment, 4).await;
 
-        let _ = verify(&h, Method::Totp, &wrong_totp(&h, &enrollment)).await;
-        let _ = verify(&h, Method::Totp, &wrong_totp(&h, &enrollment)).await;
+        let _ = h.verify(Method::Totp, &wrong_totp(&h, &enrollment)).await;
+        let _ = h.verify(Method::Totp, &wrong_totp(&h, &enrollment)).await;
 
         let events = lock_events(&h);
         assert_eq!(events.len(), 1, "{events:?}");
@@ -341,7 +335,7 @@ mod tests {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         fail_totp(&h, &enrollment, 4).await;
 
-        let fifth = verify(&h, Method::Totp, &wrong_totp(&h, &enrollment)).await;
+        let fifth = h.verify(Method::Totp, &wrong_totp(&h, &enrollment)).await;
 
         assert!(matches!(fifth, Err(VerifyError::Locked(_))));
         assert_eq!(lock_notices(&h).len(), 1);

@@ -50,7 +50,7 @@ impl Mfa {
             return Ok((Vec::new(), 0));
         }
         let left = self.deps.factors.recovery_codes_left(member).await?;
-        Ok((factor_methods(true, left), left))
+        Ok((factor_methods(Some(left)), left))
     }
 
     /// Makes a new secret, pending until confirmed; a pending one from an
@@ -115,6 +115,10 @@ impl Mfa {
             tracing::info!(target: SECURITY_TARGET, member_id = member.as_str(), "enrollment code refused");
             return Err(ConfirmError::WrongCode);
         };
+        // A code emailed under an earlier authenticator, before a disable or
+        // a reset, must not work for this one; none is sent meanwhile, as
+        // sending needs an active factor.
+        self.deps.codes.forget_codes(member).await?;
         let recovery = RecoveryCodes::generate();
         let digests = recovery.digests(&self.deps.code_key, member.as_str());
         let nonce = &pending.sealed.nonce;
@@ -141,14 +145,15 @@ impl Mfa {
     }
 }
 
-/// The methods a member with or without TOTP may answer a challenge with:
-/// the emailed code and recovery codes are only fallbacks of a member who
-/// has MFA, and recovery codes only while some are left.
-pub(super) fn factor_methods(totp_enabled: bool, recovery_codes_left: u32) -> Vec<Method> {
-    match (totp_enabled, recovery_codes_left) {
-        (false, _) => Vec::new(),
-        (true, 0) => vec![Method::Totp, Method::EmailCode],
-        (true, _) => vec![Method::Totp, Method::EmailCode, Method::RecoveryCode],
+/// The methods a member may answer a challenge with, given the recovery
+/// codes they have left if they have TOTP (`None` without): the emailed
+/// code and recovery codes are only fallbacks of a member who has MFA, and
+/// recovery codes only while some are left.
+pub(super) fn factor_methods(recovery_codes_left: Option<u32>) -> Vec<Method> {
+    match recovery_codes_left {
+        None => Vec::new(),
+        Some(0) => vec![Method::Totp, Method::EmailCode],
+        Some(_) => vec![Method::Totp, Method::EmailCode, Method::RecoveryCode],
     }
 }
 

@@ -72,12 +72,12 @@ mod tests {
     use super::super::{
         SessionError, VerifyError,
         fakes::{
-            ADDRESS, ENROLLMENT_TOKEN, TOKEN, assert_hides, email, harness, member,
-            recovery_enabled as enabled, token, typed,
+            ADDRESS, ENROLLMENT_TOKEN, TOKEN, assert_hides, harness, recovery_enabled as enabled,
+            token, typed,
         },
     };
     use super::*;
-    use crate::{model::Method, ports::AuditOutcome, recovery::RecoveryCode};
+    use crate::{ports::AuditOutcome, recovery::RecoveryCode};
 
     #[tokio::test]
     async fn regenerate_recovery_codes_voids_old_set_with_fresh_code() {
@@ -113,11 +113,7 @@ mod tests {
     async fn regenerate_recovery_codes_refuses_code_already_used() {
         let (h, enrollment, old) = enabled().await;
         let code = h.code(&enrollment, 0);
-        let (member, email) = (member(), email());
-        h.mfa
-            .verify(&member, Method::Totp, &code, &email, None)
-            .await
-            .unwrap();
+        h.verify_totp(&code).await.unwrap();
 
         let result = h.mfa.regenerate_recovery_codes(&token(TOKEN), &code).await;
 

@@ -110,12 +110,9 @@ mod tests {
 
     use countersign_kit::seal::{EncryptionKeyConfig, KeyRing};
 
-    use super::super::fakes::{email, factor_store, harness_on, member};
+    use super::super::fakes::{factor_store, harness_on};
     use super::*;
-    use crate::{
-        model::Method,
-        store::{FactorStore, StoredEnrollment},
-    };
+    use crate::store::{FactorStore, StoredEnrollment};
 
     const FAR_FUTURE_MS: i64 = 4_000_000_000_000;
 
@@ -178,11 +175,7 @@ mod tests {
         let after = harness_on(store.clone(), only_b);
         after.next_step();
         let code = after.code(&enrollment, 0);
-        let (member, email) = (member(), email());
-        let verified = after
-            .mfa
-            .verify(&member, Method::Totp, &code, &email, None)
-            .await;
+        let verified = after.verify_totp(&code).await;
         assert!(verified.is_ok());
     }
 

@@ -100,7 +100,7 @@ pub(super) fn logged(
 
 #[cfg(test)]
 mod tests {
-    use super::super::fakes::{Harness, email, harness, harness_with, member};
+    use super::super::fakes::{Harness, harness, harness_with, member};
     use super::*;
     use crate::domain::Enrollment;
 
@@ -108,12 +108,6 @@ mod tests {
         let enrollment = h.enable().await;
         h.next_step();
         (h, enrollment)
-    }
-
-    async fn verify_totp(h: &Harness, code: &Code) -> Result<(), VerifyError> {
-        h.mfa
-            .verify(&member(), Method::Totp, code, &email(), None)
-            .await
     }
 
     #[tokio::test]
@@ -133,8 +127,8 @@ mod tests {
         let (h, enrollment) = enabled(harness().await).await;
         let code = h.code(&enrollment, 0);
 
-        let first = verify_totp(&h, &code).await;
-        let second = verify_totp(&h, &code).await;
+        let first = h.verify_totp(&code).await;
+        let second = h.verify_totp(&code).await;
 
         assert!(first.is_ok());
         assert!(matches!(second, Err(VerifyError::CodeReused)));
@@ -145,7 +139,7 @@ mod tests {
         let h = harness().await;
         let enrollment = h.enable().await;
 
-        let result = verify_totp(&h, &h.code(&enrollment, 0)).await;
+        let result = h.verify_totp(&h.code(&enrollment, 0)).await;
 
         assert!(matches!(result, Err(VerifyError::CodeReused)));
     }
@@ -155,7 +149,7 @@ mod tests {
         let (h, enrollment) = enabled(harness().await).await;
         let code = h.code(&enrollment, 0);
 
-        let (a, b) = tokio::join!(verify_totp(&h, &code), verify_totp(&h, &code));
+        let (a, b) = tokio::join!(h.verify_totp(&code), h.verify_totp(&code));
 
         assert_eq!(usize::from(a.is_ok()) + usize::from(b.is_ok()), 1);
     }
@@ -164,7 +158,7 @@ mod tests {
     async fn verify_totp_refuses_when_member_has_no_factor() {
         let h = harness().await;
 
-        let result = verify_totp(&h, &Code::random()).await;
+        let result = h.verify_totp(&Code::random()).await;
 
         assert!(matches!(result, Err(VerifyError::NoFactor)));
     }
@@ -175,10 +169,10 @@ mod tests {
         h.next_step();
         h.next_step();
 
-        let two_ago = verify_totp(&h, &h.code(&enrollment, -2)).await;
-        let one_ago = verify_totp(&h, &h.code(&enrollment, -1)).await;
-        let one_ahead = verify_totp(&h, &h.code(&enrollment, 1)).await;
-        let two_ahead = verify_totp(&h, &h.code(&enrollment, 2)).await;
+        let two_ago = h.verify_totp(&h.code(&enrollment, -2)).await;
+        let one_ago = h.verify_totp(&h.code(&enrollment, -1)).await;
+        let one_ahead = h.verify_totp(&h.code(&enrollment, 1)).await;
+        let two_ahead = h.verify_totp(&h.code(&enrollment, 2)).await;
 
         assert!(matches!(two_ago, Err(VerifyError::WrongCode)));
         assert!(one_ago.is_ok() && one_ahead.is_ok());
@@ -190,10 +184,10 @@ mod tests {
         let (exact, exact_enrollment) = enabled(harness_with(|s| s.window_steps = 0).await).await;
         let (wide, wide_enrollment) = enabled(harness_with(|s| s.window_steps = 2).await).await;
 
-        let one_ago = verify_totp(&exact, &exact.code(&exact_enrollment, -1)).await;
-        let now = verify_totp(&exact, &exact.code(&exact_enrollment, 0)).await;
-        let two_ahead = verify_totp(&wide, &wide.code(&wide_enrollment, 2)).await;
-        let three_ahead = verify_totp(&wide, &wide.code(&wide_enrollment, 3)).await;
+        let one_ago = exact.verify_totp(&exact.code(&exact_enrollment, -1)).await;
+        let now = exact.verify_totp(&exact.code(&exact_enrollment, 0)).await;
+        let two_ahead = wide.verify_totp(&wide.code(&wide_enrollment, 2)).await;
+        let three_ahead = wide.verify_totp(&wide.code(&wide_enrollment, 3)).await;
 
         assert!(matches!(one_ago, Err(VerifyError::WrongCode)));
         assert!(now.is_ok() && two_ahead.is_ok());

@@ -59,6 +59,18 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// The member of a row's `member_id` column.
+fn member_id(row: &AnyRow) -> Result<MemberId, StoreError> {
+    let id: String = row.try_get("member_id")?;
+    MemberId::parse(&id).map_err(|e| StoreError::Failed(Box::new(e)))
+}
+
+/// The recovery codes counted in a row's `left_count` column.
+fn left_count(row: &AnyRow) -> Result<u32, StoreError> {
+    let count: i64 = row.try_get("left_count")?;
+    u32::try_from(count).map_err(|e| StoreError::Failed(Box::new(e)))
+}
+
 fn sealed(row: &AnyRow) -> Result<Sealed, sqlx::Error> {
     Ok(Sealed {
         key_id: row.try_get("key_id")?,

@@ -3,22 +3,20 @@
 //! ListFactors tells many members' factors at once; both refuse malformed,
 //! hostile and oversized input as INVALID_ARGUMENT naming the field.
 
-use std::time::Duration;
-
 use tonic::{Code, Status};
 
 use countersign_kit::status::field_violation;
 use countersign_mfa::{grpc::MAX_INTERNAL_REQUEST_BYTES, model::MAX_MEMBER_ID_LEN};
 use countersign_proto::{
     mfa::v1::{
-        ConfirmEnrollmentRequest, GetStatusRequest, GetStatusResponse, ListFactorsRequest,
-        ResetFactorsRequest, ResetFactorsResponse,
+        GetStatusRequest, GetStatusResponse, ListFactorsRequest, ResetFactorsRequest,
+        ResetFactorsResponse,
     },
     notification::v1::EmailTemplate,
 };
 
 use super::{
-    api::{app_code, begin, confirm, verify},
+    api::{app_code, begin, confirm, enable_with, verify},
     fakes::{MEMBER, Stack, TOKEN, stack, with_token},
 };
 
@@ -58,15 +56,8 @@ async fn list(stack: &mut Stack, ids: Vec<String>) -> Result<Vec<(String, Vec<St
 /// Turns MFA on for the member and moves to the next step; returns that
 /// step's TOTP code and the recovery codes shown.
 async fn enable(stack: &mut Stack) -> (String, Vec<String>) {
-    let enrollment = begin(stack).await;
-    let code = app_code(stack, &enrollment);
-    let request = with_token(ConfirmEnrollmentRequest { code }, TOKEN);
-    let reply = stack.user.confirm_enrollment(request).await.unwrap();
-    stack.clock.advance(Duration::from_secs(30));
-    (
-        app_code(stack, &enrollment),
-        reply.into_inner().recovery_codes,
-    )
+    let (enrollment, codes) = enable_with(stack, TOKEN).await;
+    (app_code(stack, &enrollment), codes)
 }
 
 #[tokio::test]

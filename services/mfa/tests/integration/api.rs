@@ -15,7 +15,7 @@ use countersign_proto::{
     notification::v1::EmailTemplate,
 };
 
-use super::fakes::{MEMBER, PRIME_TOKEN, Stack, TOKEN, params, stack, with_token};
+use super::fakes::{MEMBER, PRIME_TOKEN, Stack, TOKEN, from_user, params, stack, with_token};
 
 /// The code an authenticator app shows now for the enrollment's secret.
 pub(super) fn app_code(stack: &Stack, enrollment: &BeginEnrollmentResponse) -> String {
@@ -50,6 +50,24 @@ pub(super) async fn begin(stack: &mut Stack) -> BeginEnrollmentResponse {
 pub(super) async fn confirm(stack: &mut Stack, code: &str) -> Result<(), tonic::Status> {
     let request = with_token(ConfirmEnrollmentRequest { code: code.into() }, TOKEN);
     stack.user.confirm_enrollment(request).await.map(|_| ())
+}
+
+/// Begins and confirms an enrollment with `token`, as [`from_user`] sends
+/// it, then moves a step on; returns the enrollment and the recovery codes.
+pub(super) async fn enable_with(
+    stack: &mut Stack,
+    token: &str,
+) -> (BeginEnrollmentResponse, Vec<String>) {
+    let begun = stack
+        .user
+        .begin_enrollment(from_user(BeginEnrollmentRequest {}, token))
+        .await;
+    let enrollment = begun.unwrap().into_inner();
+    let code = app_code(stack, &enrollment);
+    let request = from_user(ConfirmEnrollmentRequest { code }, token);
+    let reply = stack.user.confirm_enrollment(request).await.unwrap();
+    stack.clock.advance(Duration::from_secs(30));
+    (enrollment, reply.into_inner().recovery_codes)
 }
 
 #[tokio::test]

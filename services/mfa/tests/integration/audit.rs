@@ -3,49 +3,21 @@
 //! and of a lock, with the end user's forwarded address; the "this wasn't
 //! me" links mailed in its notices; and sessions that may only enroll.
 
-use std::time::Duration;
-
-use tonic::{Code, Request, metadata::MetadataValue};
+use tonic::Code;
 
 use countersign_proto::{
     auth::v1::RecordAuditEventRequest,
-    mfa::v1::{
-        BeginEnrollmentRequest, BeginEnrollmentResponse, ConfirmEnrollmentRequest, DisableRequest,
-        GetStatusRequest, RegenerateRecoveryCodesRequest,
-    },
+    mfa::v1::{DisableRequest, GetStatusRequest, RegenerateRecoveryCodesRequest},
     notification::v1::EmailTemplate,
 };
 
 use super::{
-    api::{app_code, verify},
-    fakes::{ENROLLMENT_TOKEN, MEMBER, REPORT_URL, Stack, TOKEN, params, stack, with_token},
+    api::{app_code, enable_with, verify},
+    fakes::{
+        ENROLLMENT_TOKEN, MEMBER, REPORT_URL, Stack, TOKEN, USER_ADDRESS, from_user, params, stack,
+        with_token,
+    },
 };
-
-/// The end user's address, as the gateway forwards it.
-const USER_ADDRESS: &str = "198.51.100.23";
-
-/// A request with `token` as bearer, forwarded for [`USER_ADDRESS`].
-fn from_user<T>(message: T, token: &str) -> Request<T> {
-    let mut request = with_token(message, token);
-    let forwarded = MetadataValue::try_from(format!("{USER_ADDRESS}, 10.0.0.1")).unwrap();
-    request.metadata_mut().insert("x-forwarded-for", forwarded);
-    request
-}
-
-/// Begins and confirms an enrollment with `token`, then moves a step on;
-/// returns the enrollment and the recovery codes.
-async fn enable_with(stack: &mut Stack, token: &str) -> (BeginEnrollmentResponse, Vec<String>) {
-    let begun = stack
-        .user
-        .begin_enrollment(from_user(BeginEnrollmentRequest {}, token))
-        .await;
-    let enrollment = begun.unwrap().into_inner();
-    let code = app_code(stack, &enrollment);
-    let request = from_user(ConfirmEnrollmentRequest { code }, token);
-    let reply = stack.user.confirm_enrollment(request).await.unwrap();
-    stack.clock.advance(Duration::from_secs(30));
-    (enrollment, reply.into_inner().recovery_codes)
-}
 
 fn audits(stack: &Stack) -> Vec<RecordAuditEventRequest> {
     stack.auth.audits.lock().unwrap().clone()

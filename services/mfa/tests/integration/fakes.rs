@@ -269,6 +269,17 @@ pub fn with_token<T>(message: T, token: &str) -> Request<T> {
     request
 }
 
+/// The end user's address, as the gateway forwards it.
+pub const USER_ADDRESS: &str = "198.51.100.23";
+
+/// A request with `token` as bearer, forwarded for [`USER_ADDRESS`].
+pub fn from_user<T>(message: T, token: &str) -> Request<T> {
+    let mut request = with_token(message, token);
+    let forwarded = MetadataValue::try_from(format!("{USER_ADDRESS}, 10.0.0.1")).unwrap();
+    request.metadata_mut().insert("x-forwarded-for", forwarded);
+    request
+}
+
 /// Emailed-code parameters of the last email.
 pub fn params(outbox: &Outbox) -> HashMap<String, String> {
     outbox.last().params

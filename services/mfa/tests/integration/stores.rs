@@ -52,6 +52,19 @@ async fn assert_ttl(
     );
 }
 
+/// Issues the member a code under `limits` and makes one wrong guess, so
+/// the code's hash holds a code, the pacing and a guess count.
+async fn issue_and_guess_wrong(store: &RedisCodeStore, member: &MemberId, limits: &SendLimits) {
+    store
+        .issue(member, &CodeDigest([7; 32]), limits, NOW_MS)
+        .await
+        .unwrap();
+    store
+        .check(member, &CodeDigest([8; 32]), 5, NOW_MS)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn redis_store_passes_code_conformance() {
     let (store, _) = redis_store(&redis_url());
@@ -77,14 +90,7 @@ async fn redis_store_writes_codes_with_ttl_outlasting_code_and_quota() {
         ..limits
     };
 
-    store
-        .issue(&member, &CodeDigest([7; 32]), &limits, NOW_MS)
-        .await
-        .unwrap();
-    store
-        .check(&member, &CodeDigest([8; 32]), 5, NOW_MS)
-        .await
-        .unwrap();
+    issue_and_guess_wrong(&store, &member, &limits).await;
     store
         .issue(&long_lived, &CodeDigest([9; 32]), &long, NOW_MS)
         .await
@@ -136,15 +142,7 @@ async fn redis_store_forgets_codes_keeping_pacing_and_ttl_and_clears_lockout_key
     let (store, _) = redis_store(&redis_url());
     let member = conformance::fresh_member();
     let mut connection = redis_connection().await;
-    let digest = CodeDigest([7; 32]);
-    store
-        .issue(&member, &digest, &conformance::LIMITS, NOW_MS)
-        .await
-        .unwrap();
-    store
-        .check(&member, &CodeDigest([8; 32]), 5, NOW_MS)
-        .await
-        .unwrap();
+    issue_and_guess_wrong(&store, &member, &conformance::LIMITS).await;
     let policy = conformance::POLICY;
     store.begin_attempt(&member, &policy, NOW_MS).await.unwrap();
 

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool};
 
-use super::recovery;
+use super::{left_count, member_id, recovery};
 use crate::{model::MemberId, store::StoreError};
 
 /// Members read per query, far below the bind limits of Postgres and
@@ -42,11 +42,7 @@ pub(super) async fn enabled_among(
             .iter()
             .fold(sqlx::query(&sql), |q, m| q.bind(m.as_str()));
         for row in query.fetch_all(pool).await? {
-            let id: String = row.try_get("member_id")?;
-            let left: i64 = row.try_get("left_count")?;
-            let member = MemberId::parse(&id).map_err(|e| StoreError::Failed(Box::new(e)))?;
-            let left = u32::try_from(left).map_err(|e| StoreError::Failed(Box::new(e)))?;
-            enabled.insert(member, left);
+            enabled.insert(member_id(&row)?, left_count(&row)?);
         }
     }
     Ok(enabled)

@@ -1,8 +1,9 @@
 //! Recovery codes in SQL: one row per unused code, keyed by member and
 //! digest, so using a code is a `DELETE` that hits one row at most.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
+use super::left_count;
 use crate::{code::CodeDigest, model::MemberId, store::StoreError};
 
 /// Deletes every recovery code of the member.
@@ -56,6 +57,5 @@ pub(super) async fn count(conn: &mut AnyConnection, member: &MemberId) -> Result
         .bind(member.as_str())
         .fetch_one(conn)
         .await?;
-    let count: i64 = row.try_get("left_count")?;
-    u32::try_from(count).map_err(|e| StoreError::Failed(Box::new(e)))
+    left_count(&row)
 }

@@ -2,11 +2,11 @@
 //! write is conditional on the row still holding the old ciphertext, so a
 //! secret replaced meanwhile (a new enrollment, say) is never overwritten.
 
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
 use countersign_kit::seal::Sealed;
 
-use super::sealed;
+use super::{member_id, sealed};
 use crate::{
     model::MemberId,
     store::{SealedRow, SecretTable, StoreError},
@@ -41,10 +41,8 @@ pub(super) async fn stale(
         .await?;
     rows.iter()
         .map(|row| {
-            let id: String = row.try_get("member_id")?;
-            let member = MemberId::parse(&id).map_err(|e| StoreError::Failed(Box::new(e)))?;
             Ok(SealedRow {
-                member,
+                member: member_id(row)?,
                 sealed: sealed(row)?,
             })
         })
